@@ -1,0 +1,64 @@
+/**
+ * Built-in defaults. Environment variables override them (see src/config.ts for the mapping);
+ * the merged result is validated once at start. Durations are in seconds.
+ */
+export const defaults = {
+  nodeEnv: 'development',
+  port: 3000,
+  /** Trust X-Forwarded-* (set when behind a TLS-offloading proxy). */
+  trustProxy: false,
+  /** Unset: http://localhost:$PORT */
+  issuer: undefined as string | undefined,
+  dataDir: './data',
+  database: {
+    /** Unset: embedded PGlite under dataDir. */
+    url: undefined as string | undefined,
+    /** Postgres schema holding every table (tests use a fresh one per run). */
+    schema: 'public',
+    poolMax: 10,
+  },
+  redis: {
+    /** Unset: everything lives in the SQL store. A comma list of redis:// URLs means Redis Cluster. */
+    url: undefined as string | undefined,
+    keyPrefix: 'oauth:',
+  },
+  /** `kid:base64key,...`; unset outside production: generated once into dataDir. */
+  encryptionKeys: undefined as string | undefined,
+  bootstrapAdmin: {
+    clientId: undefined as string | undefined,
+    clientSecret: undefined as string | undefined,
+  },
+  providersFile: undefined as string | undefined,
+  logLevel: 'info',
+  ttl: {
+    accessToken: 15 * 60,
+    clientCredentials: 15 * 60,
+    authorizationCode: 60,
+    idToken: 60 * 60,
+    refreshToken: 7 * 24 * 60 * 60,
+    /** Refresh tokens of voice-assistant clients (Alexa, Google). */
+    voiceRefreshToken: 365 * 24 * 60 * 60,
+    /** A grant outlives its sliding refresh tokens; it caps how long a link lasts without a new login. */
+    grant: 365 * 24 * 60 * 60,
+    session: 14 * 24 * 60 * 60,
+    interaction: 60 * 60,
+    pushedAuthorizationRequest: 60,
+  },
+  /** A consumed refresh token presented again within this many seconds is answered, not treated as reuse. */
+  refreshTokenReuseGraceSeconds: 10,
+  /** Old signing keys stay published (and verifiable) this long after a rotation. */
+  signingKeyOverlapSeconds: 24 * 60 * 60,
+  /** How often expired rows are swept from the SQL store; 0 disables the in-process sweeper. */
+  sweepIntervalSeconds: 15 * 60,
+  /** Outside production: create the demo user and demo client at start. */
+  seedDemo: true,
+  googleLinking: {
+    clientId: undefined as string | undefined,
+    issuer: 'https://accounts.google.com',
+    jwksUri: 'https://www.googleapis.com/oauth2/v3/certs',
+  },
+  googleRisc: {
+    issuer: 'https://accounts.google.com/',
+    jwksUri: 'https://www.googleapis.com/oauth2/v3/certs',
+  },
+};

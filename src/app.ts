@@ -1,0 +1,40 @@
+import { createHmac } from 'node:crypto';
+import Koa from 'koa';
+import type { AppContext } from './context.js';
+import { errorHandler } from './http/errors.js';
+import { healthRoutes } from './http/health.js';
+import { requestContext, securityHeaders } from './http/request-context.js';
+import { interactionCsrf } from './interactions/csrf.js';
+import { interactionRoutes } from './interactions/routes.js';
+
+/**
+ * The Koa host: our routes first, then oidc-provider (mounted at the root, so the issuer is ISSUER).
+ * The provider runs through its own callback with its own Koa context and reads the raw body itself.
+ */
+export function createApp(context: AppContext): Koa {
+  const { config, logger, provider, accounts, keyring } = context;
+  const app = new Koa({ proxy: config.trustProxy });
+  // Derived from the key ring: rotating ENCRYPTION_KEYS rotates this too.
+  const csrfSecret = createHmac('sha256', keyring.keyMaterial()[0]!).update('interaction-csrf').digest();
+
+  const routers = [healthRoutes(context), interactionRoutes({ provider, accounts, csrf: interactionCsrf(csrfSecret, config.issuer) })];
+
+  app.use(requestContext(logger));
+  app.use(securityHeaders);
+  app.use(errorHandler(logger));
+  for (const router of routers) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+
+  const providerCallback = provider.callback();
+  app.use(async (ctx) => {
+    // RFC 8414 metadata is the same document as OIDC discovery; oidc-provider serves only the latter.
+    if (ctx.path === '/.well-known/oauth-authorization-server') ctx.req.url = '/.well-known/openid-configuration';
+    ctx.respond = false;
+    await providerCallback(ctx.req, ctx.res);
+  });
+
+  app.on('error', (error: Error) => logger.error('unhandled koa error', { error: error.message }));
+  return app;
+}

@@ -1,0 +1,62 @@
+import type { KeyRing } from '../crypto/keyring.js';
+import { sha256 } from '../crypto/secrets.js';
+import type { ClientQueries, ClientRow } from '../queries/clients.js';
+import { HASHED_SECRET_PREFIX } from '../oidc/client-metadata.js';
+import type { AdapterStores } from '../oidc/adapter/adapter.js';
+
+const HMAC_ALG_KEYS = [
+  'id_token_signed_response_alg',
+  'userinfo_signed_response_alg',
+  'introspection_signed_response_alg',
+  'authorization_signed_response_alg',
+  'request_object_signing_alg',
+  'token_endpoint_auth_signing_alg',
+];
+
+/** True when the provider must use the client secret as an HMAC key, so it cannot be stored as a hash. */
+export function needsSecretAsKey(metadata: Record<string, unknown>): boolean {
+  return metadata.token_endpoint_auth_method === 'client_secret_jwt' || HMAC_ALG_KEYS.some((key) => String(metadata[key] ?? '').startsWith('HS'));
+}
+
+export const secretAad = (clientId: string) => `clients:${clientId}:client_secret`;
+
+/** Splits provider metadata into the stored row: the secret becomes a hash (or ciphertext when it is a key). */
+export function toClientRow(metadata: Record<string, unknown>, keyring: KeyRing): Omit<ClientRow, 'created_at' | 'updated_at'> {
+  const { client_id, client_secret, workspace_id, ...rest } = metadata;
+  const clientId = String(client_id);
+  const secret = typeof client_secret === 'string' ? client_secret : undefined;
+  const asKey = secret !== undefined && needsSecretAsKey(rest);
+  return {
+    client_id: clientId,
+    workspace_id: typeof workspace_id === 'string' ? workspace_id : 'default',
+    metadata: rest,
+    secret_hash: secret !== undefined && !asKey ? sha256(secret) : null,
+    secret_encrypted: secret !== undefined && asKey ? keyring.encrypt(secret, secretAad(clientId)) : null,
+  };
+}
+
+/** The metadata oidc-provider sees: `client_secret` is the marked hash, or the decrypted key. */
+export function toProviderMetadata(row: ClientRow, keyring: KeyRing): Record<string, unknown> {
+  const secret = row.secret_encrypted
+    ? keyring.decrypt(row.secret_encrypted, secretAad(row.client_id))
+    : row.secret_hash
+      ? `${HASHED_SECRET_PREFIX}${row.secret_hash}`
+      : undefined;
+  return { ...row.metadata, client_id: row.client_id, workspace_id: row.workspace_id, ...(secret ? { client_secret: secret } : {}) };
+}
+
+/** The Client model's store for the oidc adapter: rows of the clients table. */
+export function clientArtifactStore(clients: ClientQueries, keyring: KeyRing): AdapterStores['clients'] {
+  return {
+    async find(_model, clientId) {
+      const row = await clients.find(clientId);
+      return row ? { payload: toProviderMetadata(row, keyring) } : undefined;
+    },
+    async upsert(_model, _clientId, payload) {
+      await clients.upsert(toClientRow(payload, keyring));
+    },
+    async destroy(_model, clientId) {
+      await clients.delete(clientId);
+    },
+  };
+}

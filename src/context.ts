@@ -1,0 +1,106 @@
+import type Provider from 'oidc-provider';
+import type { Logger } from 'winston';
+import type { Config } from './config.js';
+import { accountService, type AccountService } from './accounts/service.js';
+import { clientService, type ClientService } from './clients/service.js';
+import { clientArtifactStore } from './clients/store.js';
+import { ensureBootstrapAdmin } from './clients/bootstrap-admin.js';
+import type { KeyRing } from './crypto/keyring.js';
+import { loadKeyRing } from './crypto/load-keyring.js';
+import { openDatabase, type Database } from './db/knex.js';
+import { migrateLatest } from './db/migrate.js';
+import { openRedis, type RedisClient } from './db/redis.js';
+import { createLogger } from './logger.js';
+import { createAdapterClass } from './oidc/adapter/adapter.js';
+import type { ArtifactStore, Clock } from './oidc/adapter/artifact-store.js';
+import { postgresArtifactStore } from './oidc/adapter/postgres-store.js';
+import { redisArtifactStore } from './oidc/adapter/redis-store.js';
+import { writeThroughStore } from './oidc/adapter/write-through-store.js';
+import { createProvider } from './oidc/provider.js';
+import { ensureSigningKeys, loadSigningJwks } from './oidc/signing-keys.js';
+import { createQueries, type Queries } from './queries/index.js';
+import { startSweeper } from './oidc/sweeper.js';
+import { runSeeds } from '../seeds/index.js';
+
+/** Everything built once at start and passed down; no module-level singletons. */
+export interface AppContext {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  keyring: KeyRing;
+  database: Database;
+  redis?: RedisClient;
+  queries: Queries;
+  accounts: AccountService;
+  clients: ClientService;
+  provider: Provider;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export async function createContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? Date.now;
+  const keyring = loadKeyRing({ spec: config.encryptionKeys, dataDir: config.dataDir, logger });
+  const database = await openDatabase(config);
+  let redis: RedisClient | undefined;
+  let stopSweeper = () => {};
+  try {
+    const applied = await migrateLatest(database.db);
+    if (applied.length) logger.info('database migrated', { applied });
+    const queries = createQueries(database.db);
+    const accounts = accountService(queries.users);
+    const clients = clientService(queries.clients, keyring);
+    await runSeeds({ queries, accounts, clients, logger, seedDemo: config.seedDemo });
+    await ensureBootstrapAdmin(clients, config.bootstrapAdmin);
+
+    redis = await openRedis(config);
+    const durable = postgresArtifactStore(queries.oidcModels, clock);
+    const fast: ArtifactStore | undefined = redis ? redisArtifactStore(redis, clock) : undefined;
+    const adapter = createAdapterClass({
+      stores: {
+        durable,
+        ephemeral: fast ?? durable,
+        accessTokens: fast ? writeThroughStore(fast, durable) : durable,
+        clients: clientArtifactStore(queries.clients, keyring),
+      },
+      clock,
+      refreshTokenReuseGraceSeconds: config.refreshTokenReuseGraceSeconds,
+      logger,
+      sealer: keyring,
+    });
+
+    await ensureSigningKeys(queries.signingKeys, keyring);
+    const jwks = await loadSigningJwks(queries.signingKeys, keyring, new Date(clock()));
+    const provider = createProvider({ config, logger, keyring, queries, accounts, adapter, jwks });
+    stopSweeper = startSweeper({ queries, logger, clock, intervalSeconds: config.sweepIntervalSeconds });
+
+    const redisClient = redis;
+    return {
+      config,
+      logger,
+      clock,
+      keyring,
+      database,
+      redis: redisClient,
+      queries,
+      accounts,
+      clients,
+      provider,
+      async close() {
+        stopSweeper();
+        await redisClient?.quit().catch(() => redisClient.disconnect());
+        await database.close();
+      },
+    };
+  } catch (error) {
+    stopSweeper();
+    redis?.disconnect();
+    await database.close();
+    throw error;
+  }
+}

@@ -1,0 +1,59 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { PGlite } from '@electric-sql/pglite';
+import ClientPgLite from 'knex-pglite';
+import pg from 'pg';
+import type { Config } from '../config.js';
+
+// Return BIGINT (COUNT(*)) as numbers; our counts stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export interface Database {
+  db: Knex;
+  kind: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
+
+/**
+ * Postgres when DATABASE_URL is set, otherwise embedded PGlite with its files under DATA_DIR/pgdata.
+ * Both speak the same SQL dialect, so one set of migrations and queries serves both.
+ * PGlite has exactly one connection: never hold a transaction across an HTTP call.
+ */
+export async function openDatabase(config: Config): Promise<Database> {
+  const { url, schema, poolMax } = config.database;
+  if (url) {
+    const bootstrap = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+    try {
+      await bootstrap.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
+    } finally {
+      await bootstrap.destroy();
+    }
+    const db = knexFactory({
+      client: 'pg',
+      connection: url,
+      searchPath: [schema],
+      pool: { min: 0, max: poolMax },
+      acquireConnectionTimeout: 10_000,
+    });
+    return { db, kind: 'postgres', close: () => db.destroy() };
+  }
+  const dataDir = path.resolve(config.dataDir, 'pgdata');
+  mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir);
+  await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"; SET search_path TO "${schema}"`);
+  const db = knexFactory({
+    client: ClientPgLite as unknown as typeof knexFactory.Client,
+    dialect: 'postgres',
+    connection: { pglite } as unknown as Knex.StaticConnectionConfig,
+    searchPath: [schema],
+  });
+  return {
+    db,
+    kind: 'pglite',
+    close: async () => {
+      await db.destroy();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}

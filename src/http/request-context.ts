@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import type { Logger } from 'winston';
+
+const INCOMING_ID = /^[A-Za-z0-9._-]{8,128}$/;
+
+/**
+ * Request id (incoming `X-Request-Id` when well-formed, else a fresh one) and one access-log line per request.
+ * Logs the path only: query strings can hold codes and state, and never reach the log.
+ */
+export function requestContext(logger: Logger) {
+  return async (ctx: Context, next: Next) => {
+    const incoming = ctx.get('x-request-id');
+    const requestId = INCOMING_ID.test(incoming) ? incoming : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.set('X-Request-Id', requestId);
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
+      logger.http('request', {
+        requestId,
+        method: ctx.method,
+        path: ctx.path,
+        status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      });
+    }
+  };
+}
+
+/**
+ * Headers on every response: no framing, no referrer, no sniffing. Pages set a full CSP of their own;
+ * the default one only forbids framing, so oidc-provider's form_post and logout pages keep working.
+ */
+export async function securityHeaders(ctx: Context, next: Next) {
+  ctx.set({
+    'X-Frame-Options': 'DENY',
+    'Content-Security-Policy': "frame-ancestors 'none'",
+    'Referrer-Policy': 'no-referrer',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  await next();
+}

@@ -1,0 +1,30 @@
+import winston from 'winston';
+
+/** Keys whose values never reach a log line, at any depth. */
+const SECRET_KEYS = /^(password|client_secret|secret|token|access_token|refresh_token|id_token|code|code_verifier|assertion|authorization|cookie|set-cookie|private_jwk.*|encryption_keys)$/i;
+
+function redact(value: unknown, depth = 0): unknown {
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).map(([key, inner]) => [key, SECRET_KEYS.test(key) ? '[redacted]' : redact(inner, depth + 1)]),
+  );
+}
+
+const redactFormat = winston.format((info) => {
+  for (const key of Object.keys(info)) {
+    if (SECRET_KEYS.test(key)) info[key] = '[redacted]';
+    else info[key] = redact(info[key]);
+  }
+  return info;
+});
+
+/** JSON lines on stdout. Callers pass structured fields; secrets are redacted by key name as a backstop. */
+export function createLogger(level: string, options: { silent?: boolean } = {}): winston.Logger {
+  return winston.createLogger({
+    level,
+    silent: options.silent,
+    format: winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json()),
+    transports: [new winston.transports.Console()],
+  });
+}

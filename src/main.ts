@@ -1,0 +1,49 @@
+import http from 'node:http';
+import { ConfigError, loadConfig } from './config.js';
+import { createContext } from './context.js';
+import { createApp } from './app.js';
+import { DEMO } from '../seeds/index.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const context = await createContext(config);
+  const { logger } = context;
+  const server = http.createServer(createApp(context).callback());
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(config.port, resolve));
+
+  const lines = [
+    `oauth-hub is listening on port ${config.port}`,
+    `  issuer:     ${config.issuer}`,
+    `  discovery:  ${config.issuer}/.well-known/openid-configuration`,
+    `  store:      ${context.database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}/pgdata` : 'Postgres'}${context.redis ? ' + Redis' : ' (no Redis)'}`,
+    config.bootstrapAdmin.clientId
+      ? `  admin token: curl -u ${config.bootstrapAdmin.clientId}:$BOOTSTRAP_ADMIN_CLIENT_SECRET -d grant_type=client_credentials -d scope=admin ${config.issuer}/token`
+      : '  admin token: set BOOTSTRAP_ADMIN_CLIENT_ID and BOOTSTRAP_ADMIN_CLIENT_SECRET, restart, then POST grant_type=client_credentials&scope=admin to /token (README: "Get an admin token")',
+    ...(config.seedDemo ? [`  demo:       user ${DEMO.email} / ${DEMO.password}, public client "${DEMO.clientId}" (redirect ${DEMO.redirectUri})`] : []),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    // Stop accepting, let in-flight requests finish, then close the stores.
+    server.close();
+    server.closeIdleConnections();
+    const forced = setTimeout(() => server.closeAllConnections(), 10_000).unref();
+    await new Promise((resolve) => server.once('close', resolve));
+    clearTimeout(forced);
+    await context.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof ConfigError ? error.message : `start failed: ${(error as Error)?.message ?? error}`;
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,171 @@
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { sha256 } from '../../crypto/secrets.js';
+import type { Logger } from 'winston';
+import type { ArtifactStore, Clock } from './artifact-store.js';
+
+/** Models whose id is an identifier, not a bearer secret: stored under their own id. */
+const PLAIN_ID_MODELS = new Set(['Grant', 'Client']);
+
+export interface AdapterStores {
+  /** Grants, refresh tokens, sessions: must survive a Redis flush. */
+  durable: ArtifactStore;
+  /** Codes, interactions, PAR, replay detection, client-credentials tokens. */
+  ephemeral: ArtifactStore;
+  /** Access tokens: Redis with a Postgres copy when Redis is configured. */
+  accessTokens: ArtifactStore;
+  /** Clients come from the clients table. */
+  clients: Pick<ArtifactStore, 'find' | 'upsert' | 'destroy'>;
+}
+
+/** Models oidc-provider also looks up by uid or user code: their value is kept, encrypted, in the payload. */
+const FIND_BY_MODELS = new Set(['Session', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+
+const EPHEMERAL = new Set(['AuthorizationCode', 'Interaction', 'ReplayDetection', 'PushedAuthorizationRequest', 'ClientCredentials']);
+
+function storeFor(model: string, stores: AdapterStores): ArtifactStore {
+  if (model === 'AccessToken') return stores.accessTokens;
+  if (EPHEMERAL.has(model)) return stores.ephemeral;
+  return stores.durable;
+}
+
+/**
+ * A store failure must not render as a 500 with a stack: oidc-provider answers 503 temporarily_unavailable
+ * for an error with that status (DESIGN.md, "facts that bite").
+ */
+function unavailable(cause: unknown, logger: Logger): never {
+  if (cause instanceof errors.OIDCProviderError) throw cause;
+  logger.error('oidc store unavailable', { error: (cause as Error)?.message });
+  const error = new errors.TemporarilyUnavailable('the authorization server storage is unavailable, try again later');
+  Object.assign(error, { status: 503, statusCode: 503, expose: true });
+  throw error;
+}
+
+export interface AdapterOptions {
+  stores: AdapterStores;
+  clock: Clock;
+  refreshTokenReuseGraceSeconds: number;
+  logger: Logger;
+  /** Encrypts/decrypts artifact values that must be recoverable (see FIND_BY_MODELS). */
+  sealer: { encrypt(plaintext: string, aad: string): string; decrypt(ciphertext: string, aad: string): string };
+}
+
+/** Builds the adapter class handed to oidc-provider (`adapter` option). */
+export function createAdapterClass(options: AdapterOptions): new (name: string) => Adapter {
+  const { stores, clock, logger, sealer } = options;
+  const graceMs = options.refreshTokenReuseGraceSeconds * 1000;
+
+  return class OidcAdapter implements Adapter {
+    readonly #model: string;
+    readonly #store: ArtifactStore | AdapterStores['clients'];
+    readonly #hashIds: boolean;
+
+    constructor(name: string) {
+      this.#model = name;
+      this.#store = name === 'Client' ? stores.clients : storeFor(name, stores);
+      this.#hashIds = !PLAIN_ID_MODELS.has(name);
+    }
+
+    #key(id: string): string {
+      return this.#hashIds ? sha256(id) : id;
+    }
+
+    get #artifacts(): ArtifactStore {
+      return this.#store as ArtifactStore;
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      // The token value (jti) is not stored next to its hash; find() puts it back.
+      const { jti: _jti, ...rest } = payload;
+      const key = this.#key(id);
+      const stored: Record<string, unknown> = this.#hashIds ? rest : { ...payload };
+      if (this.#hashIds && FIND_BY_MODELS.has(this.#model)) stored.sealedJti = sealer.encrypt(id, this.#aad(key));
+      try {
+        await this.#store.upsert(this.#model, key, stored, expiresIn || undefined, {
+          grantId: payload.grantId,
+          uid: payload.uid,
+          userCode: payload.userCode,
+        });
+      } catch (error) {
+        unavailable(error, logger);
+      }
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      try {
+        const found = await this.#store.find(this.#model, this.#key(id));
+        return found ? this.#toPayload(id, found.payload, found.consumedAt) : undefined;
+      } catch (error) {
+        return unavailable(error, logger);
+      }
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return this.#findBy('uid', uid);
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return this.#findBy('user_code', userCode);
+    }
+
+    async #findBy(column: 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+      try {
+        const found = await this.#artifacts.findBy(this.#model, column, value);
+        if (!found) return undefined;
+        const sealed = found.artifact.payload.sealedJti;
+        if (typeof sealed !== 'string') return undefined;
+        const id = sealer.decrypt(sealed, this.#aad(found.key));
+        return this.#toPayload(id, found.artifact.payload, found.artifact.consumedAt);
+      } catch (error) {
+        return unavailable(error, logger);
+      }
+    }
+
+    #aad(key: string): string {
+      return `oidc_models:${this.#model}:${key}:jti`;
+    }
+
+    #toPayload(id: string, payload: Record<string, unknown>, consumedAt: number | undefined): AdapterPayload {
+      const { sealedJti: _sealed, ...rest } = payload;
+      const result: AdapterPayload = { ...rest };
+      if (this.#hashIds) result.jti = id;
+      if (consumedAt !== undefined) {
+        // Refresh-token grace window: a token consumed moments ago by a concurrent duplicate refresh is
+        // answered again instead of being treated as reuse (oidc-provider 9 has no window of its own).
+        const inGrace = this.#model === 'RefreshToken' && consumedAt >= clock() - graceMs;
+        if (!inGrace) result.consumed = Math.floor(consumedAt / 1000);
+      }
+      return result;
+    }
+
+    async consume(id: string): Promise<void> {
+      let won: boolean;
+      try {
+        const graceSince = this.#model === 'RefreshToken' ? clock() - graceMs : undefined;
+        won = await this.#artifacts.consume(this.#model, this.#key(id), graceSince);
+      } catch (error) {
+        return unavailable(error, logger);
+      }
+      // oidc-provider ignores consume()'s result: a lost race must throw, or every parallel redemption wins.
+      if (!won) {
+        if (this.#model === 'PushedAuthorizationRequest') throw new errors.InvalidRequestUri('request_uri was already used');
+        throw new errors.InvalidGrant(`${this.#model === 'AuthorizationCode' ? 'authorization code' : 'grant'} already used`);
+      }
+    }
+
+    async destroy(id: string): Promise<void> {
+      try {
+        await this.#store.destroy(this.#model, this.#key(id));
+      } catch (error) {
+        unavailable(error, logger);
+      }
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      try {
+        await this.#artifacts.revokeByGrantId(this.#model, grantId);
+      } catch (error) {
+        unavailable(error, logger);
+      }
+    }
+  };
+}

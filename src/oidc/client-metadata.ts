@@ -1,0 +1,48 @@
+import { errors, type Configuration, type Provider } from 'oidc-provider';
+import { constantTimeEqual, sha256 } from '../crypto/secrets.js';
+
+/** Scopes a client may ask for when its metadata names none (CONTRACT.md, Scopes). */
+export const DEFAULT_CLIENT_SCOPE = 'openid profile email offline_access';
+
+/** A stored client secret that is a hash, not the secret: `client_secret` as the provider sees it. */
+export const HASHED_SECRET_PREFIX = 'sha256$';
+
+/**
+ * Our client metadata beyond RFC 7591, validated wherever the provider validates metadata.
+ * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#extraclientmetadata
+ */
+export const extraClientMetadata: Configuration['extraClientMetadata'] = {
+  properties: ['workspace_id', 'require_pkce', 'first_party'],
+  validator(_ctx, key, value, metadata) {
+    if (key === 'require_pkce' && value !== undefined) {
+      if (typeof value !== 'boolean') throw new errors.InvalidClientMetadata('require_pkce must be a boolean');
+      if (value === false && metadata.token_endpoint_auth_method === 'none') {
+        throw new errors.InvalidClientMetadata('require_pkce may be false only for a confidential client');
+      }
+    }
+    if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
+      throw new errors.InvalidClientMetadata('first_party must be a boolean');
+    }
+    if (key === 'workspace_id' && value !== undefined && (typeof value !== 'string' || !value)) {
+      throw new errors.InvalidClientMetadata('workspace_id must be a non-empty string');
+    }
+  },
+};
+
+/** PKCE (S256) for every client unless an admin turned it off for one confidential client. */
+export const pkce: Configuration['pkce'] = {
+  required: (_ctx, client) => (client as unknown as { require_pkce?: boolean }).require_pkce !== false,
+};
+
+/**
+ * Client secrets are stored hashed; the provider compares through this hook (oidc-provider issue #631).
+ * Clients that need the secret as a key (HS256, client_secret_jwt) carry the real secret, decrypted.
+ */
+export function installClientSecretHashing(provider: Provider): void {
+  provider.Client.prototype.compareClientSecret = async function compareClientSecret(actual: string) {
+    const stored = this.clientSecret;
+    if (typeof stored !== 'string' || typeof actual !== 'string') return false;
+    if (stored.startsWith(HASHED_SECRET_PREFIX)) return constantTimeEqual(sha256(actual), stored.slice(HASHED_SECRET_PREFIX.length));
+    return constantTimeEqual(actual, stored);
+  };
+}

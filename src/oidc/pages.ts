@@ -1,0 +1,37 @@
+import type { Configuration } from 'oidc-provider';
+import { html, layout, PAGE_CSP, SafeHtml } from '../views/html.js';
+import { errorPage } from '../views/interaction-pages.js';
+
+type RpLogout = NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>;
+
+/**
+ * Errors the provider cannot send back to a client (unknown client, bad redirect_uri): JSON when the caller
+ * asks for JSON, otherwise a page. https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#rendererror
+ */
+export const renderError: Configuration['renderError'] = async (ctx, out) => {
+  if (ctx.accepts('json', 'html') === 'json') {
+    ctx.type = 'json';
+    ctx.body = { error: out.error, error_description: out.error_description ?? out.error };
+    return;
+  }
+  ctx.set('Content-Security-Policy', PAGE_CSP);
+  ctx.type = 'html';
+  ctx.body = errorPage(out.error, out.error_description ?? '');
+};
+
+/** Our look for RP-initiated logout; the provider's form carries its own xsrf token. */
+export const logoutPages: Pick<RpLogout, 'logoutSource' | 'postLogoutSuccessSource'> = {
+  async logoutSource(ctx, form) {
+    // The provider's form is its own trusted markup (an xsrf hidden input); the buttons submit it.
+    ctx.body = layout(
+      'Sign out',
+      html`<h1>Sign out?</h1>${new SafeHtml(form)}
+<button type="submit" form="op.logoutForm" name="logout" value="yes">Yes, sign me out</button>
+<button type="submit" form="op.logoutForm" class="secondary">No, stay signed in</button>`,
+    );
+  },
+  async postLogoutSuccessSource(ctx) {
+    ctx.set('Content-Security-Policy', PAGE_CSP);
+    ctx.body = layout('Signed out', html`<h1>You are signed out</h1><p>You can close this window.</p>`);
+  },
+};

@@ -1,0 +1,90 @@
+import { hkdfSync } from 'node:crypto';
+import Provider, { type Configuration } from 'oidc-provider';
+import type { Logger } from 'winston';
+import type { Config } from '../config.js';
+import type { KeyRing } from '../crypto/keyring.js';
+import type { AccountService } from '../accounts/service.js';
+import type { Queries } from '../queries/index.js';
+import { CLAIMS, createFindAccount } from './accounts.js';
+import { DEFAULT_CLIENT_SCOPE, extraClientMetadata, installClientSecretHashing, pkce } from './client-metadata.js';
+import { logoutPages, renderError } from './pages.js';
+import { expiresWithSession, issueRefreshToken, rotateRefreshToken, ttlPolicy } from './policies.js';
+import { resourceIndicators } from './resource-servers.js';
+import type { JWK } from 'jose';
+import type { Adapter } from 'oidc-provider';
+
+/** CONTRACT.md, Scopes. */
+export const SCOPES = ['openid', 'profile', 'email', 'offline_access', 'account', 'integrations:token', 'admin'];
+
+export interface ProviderDependencies {
+  config: Config;
+  logger: Logger;
+  keyring: KeyRing;
+  queries: Queries;
+  accounts: AccountService;
+  adapter: new (name: string) => Adapter;
+  jwks: { keys: JWK[] };
+}
+
+/** Cookie signing keys derived from the encryption key ring (first signs, all verify), so there is no extra secret. */
+function cookieKeys(keyring: KeyRing): string[] {
+  return keyring.keyMaterial().map((key) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'oauth-hub cookie keys v1', 32)).toString('base64url'));
+}
+
+export function createProvider(deps: ProviderDependencies): Provider {
+  const { config, logger } = deps;
+  const configuration: Configuration = {
+    adapter: deps.adapter,
+    findAccount: createFindAccount(deps.accounts),
+    claims: CLAIMS,
+    scopes: SCOPES,
+    jwks: deps.jwks as Configuration['jwks'],
+    cookies: { keys: cookieKeys(deps.keyring) },
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'RS256',
+      scope: DEFAULT_CLIENT_SCOPE,
+    },
+    extraClientMetadata,
+    // Authorization code only: no implicit or hybrid (RFC 9700 §2.1.2). There is no password grant.
+    responseTypes: ['code'],
+    pkce,
+    // RFC 9700 §4.1.3: the redirect_uri parameter is always required and compared exactly.
+    allowOmittingSingleRegisteredRedirectUri: false,
+    enabledJWA: {
+      idTokenSigningAlgValues: ['RS256', 'ES256'],
+      userinfoSigningAlgValues: ['RS256', 'ES256'],
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true },
+      rpInitiatedLogout: { enabled: true, ...logoutPages },
+      resourceIndicators: resourceIndicators(deps.queries.resourceServers, config.ttl.accessToken),
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    ttl: ttlPolicy(config.ttl),
+    issueRefreshToken,
+    expiresWithSession,
+    rotateRefreshToken,
+    renderError,
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+  installClientSecretHashing(provider);
+
+  // Protocol failures are expected traffic (debug); server errors are ours to look at. Never log tokens.
+  provider.on('server_error', (ctx, error) => logger.error('oidc server error', { requestId: ctx?.get?.('x-request-id'), path: ctx?.path, error: error.message }));
+  for (const event of ['grant.error', 'introspection.error', 'revocation.error', 'authorization.error', 'end_session.error', 'userinfo.error', 'pushed_authorization_request.error'] as const) {
+    (provider as unknown as NodeJS.EventEmitter).on(event, (_ctx: unknown, error: Error & { error_description?: string }) =>
+      logger.debug('oidc request rejected', { event, error: error.message, description: error.error_description }),
+    );
+  }
+  return provider;
+}

@@ -1,0 +1,38 @@
+import type { Knex } from 'knex';
+
+export interface ClientRow {
+  client_id: string;
+  workspace_id: string;
+  metadata: Record<string, unknown>;
+  secret_hash: string | null;
+  secret_encrypted: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type ClientWrite = Pick<ClientRow, 'client_id' | 'workspace_id' | 'metadata' | 'secret_hash' | 'secret_encrypted'>;
+
+export function clientQueries(db: Knex) {
+  return {
+    async find(clientId: string): Promise<ClientRow | undefined> {
+      return db('clients').where({ client_id: clientId }).first();
+    },
+    async upsert(client: ClientWrite): Promise<void> {
+      await db('clients')
+        .insert({ ...client, metadata: JSON.stringify(client.metadata) })
+        .onConflict('client_id')
+        .merge({
+          workspace_id: client.workspace_id,
+          metadata: JSON.stringify(client.metadata),
+          secret_hash: client.secret_hash,
+          secret_encrypted: client.secret_encrypted,
+          updated_at: db.fn.now(),
+        });
+    },
+    async delete(clientId: string): Promise<number> {
+      return db('clients').where({ client_id: clientId }).delete();
+    },
+  };
+}
+
+export type ClientQueries = ReturnType<typeof clientQueries>;

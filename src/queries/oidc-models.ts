@@ -1,0 +1,89 @@
+import type { Knex } from 'knex';
+
+export interface StoredArtifact {
+  payload: Record<string, unknown>;
+  consumedAt: Date | null;
+  expiresAt: Date | null;
+}
+
+export interface ArtifactIndexes {
+  grantId?: string;
+  uid?: string;
+  userCode?: string;
+}
+
+/** SQL for oidc-provider's artifacts. `id` is already the storage key (hashed for bearer values). */
+export function oidcModelQueries(db: Knex) {
+  const table = () => db('oidc_models');
+  const live = (now: Date) => (q: Knex.QueryBuilder) => q.whereNull('expires_at').orWhere('expires_at', '>', now);
+  const toArtifact = (row: { payload: Record<string, unknown>; consumed_at: Date | null; expires_at: Date | null }) => ({
+    payload: row.payload,
+    consumedAt: row.consumed_at,
+    expiresAt: row.expires_at,
+  });
+
+  return {
+    async upsert(model: string, id: string, payload: object, expiresAt: Date | null, indexes: ArtifactIndexes): Promise<void> {
+      await table()
+        .insert({
+          model,
+          id,
+          payload: JSON.stringify(payload),
+          grant_id: indexes.grantId ?? null,
+          uid: indexes.uid ?? null,
+          user_code: indexes.userCode ?? null,
+          expires_at: expiresAt,
+        })
+        .onConflict(['model', 'id'])
+        .merge(['payload', 'grant_id', 'uid', 'user_code', 'expires_at']);
+    },
+
+    async find(model: string, id: string, now: Date): Promise<StoredArtifact | undefined> {
+      const row = await table().where({ model, id }).andWhere(live(now)).first('payload', 'consumed_at', 'expires_at');
+      return row ? toArtifact(row) : undefined;
+    },
+
+    async findBy(model: string, column: 'uid' | 'user_code', value: string, now: Date): Promise<{ id: string; artifact: StoredArtifact } | undefined> {
+      const row = await table().where({ model, [column]: value }).andWhere(live(now)).first('id', 'payload', 'consumed_at', 'expires_at');
+      return row ? { id: row.id, artifact: toArtifact(row) } : undefined;
+    },
+
+    /**
+     * Marks an artifact consumed in one conditional UPDATE (never read-then-write), so of N parallel
+     * redemptions exactly one succeeds. `alreadyConsumedSince` lets a consumption that happened after that
+     * moment count as success too (the refresh-token grace window). Returns whether this call may proceed.
+     */
+    async consume(model: string, id: string, now: Date, alreadyConsumedSince?: Date): Promise<boolean> {
+      const updated = await table()
+        .where({ model, id })
+        .andWhere(live(now))
+        .andWhere((q) => {
+          q.whereNull('consumed_at');
+          if (alreadyConsumedSince) q.orWhere('consumed_at', '>=', alreadyConsumedSince);
+        })
+        .update({ consumed_at: db.raw('COALESCE(consumed_at, ?)', [now]) });
+      return updated === 1;
+    },
+
+    async destroy(model: string, id: string): Promise<void> {
+      await table().where({ model, id }).delete();
+    },
+
+    async revokeByGrantId(model: string, grantId: string): Promise<number> {
+      return table().where({ grant_id: grantId, model }).delete();
+    },
+
+    async deleteExpired(now: Date, batchSize = 5000): Promise<number> {
+      let total = 0;
+      for (;;) {
+        const deleted = await table()
+          .whereIn(['model', 'id'], (q) => q.from('oidc_models').select('model', 'id').where('expires_at', '<', now).limit(batchSize))
+          .delete();
+        total += deleted;
+        if (deleted < batchSize) return total;
+      }
+    },
+  };
+}
+
+export type OidcModelQueries = ReturnType<typeof oidcModelQueries>;

@@ -1,0 +1,21 @@
+import type { Knex } from 'knex';
+
+export interface WorkspaceRow {
+  id: string;
+  name: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function workspaceQueries(db: Knex) {
+  return {
+    async ensure(id: string, name: string): Promise<void> {
+      await db('workspaces').insert({ id, name }).onConflict('id').ignore();
+    },
+    async find(id: string): Promise<WorkspaceRow | undefined> {
+      return db('workspaces').where({ id }).first();
+    },
+  };
+}
+
+export type WorkspaceQueries = ReturnType<typeof workspaceQueries>;
