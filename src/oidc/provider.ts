@@ -10,6 +10,7 @@ import { DEFAULT_CLIENT_SCOPE, extraClientMetadata, installClientSecretHashing, 
 import { logoutPages, renderError } from './pages.js';
 import { expiresWithSession, issueRefreshToken, rotateRefreshToken, ttlPolicy } from './policies.js';
 import { resourceIndicators } from './resource-servers.js';
+import { introspectionAllowed, revocationAllowed } from './token-policies.js';
 import type { JWK } from 'jose';
 import type { Adapter } from 'oidc-provider';
 
@@ -60,8 +61,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: introspectionAllowed },
+      revocation: { enabled: true, allowedPolicy: revocationAllowed },
       userinfo: { enabled: true },
       pushedAuthorizationRequests: { enabled: true },
       rpInitiatedLogout: { enabled: true, ...logoutPages },

@@ -1,0 +1,24 @@
+import { errors, type Configuration } from 'oidc-provider';
+
+type Features = NonNullable<Configuration['features']>;
+type IntrospectionPolicy = NonNullable<NonNullable<Features['introspection']>['allowedPolicy']>;
+type RevocationPolicy = NonNullable<NonNullable<Features['revocation']>['allowedPolicy']>;
+
+/**
+ * RFC 7662 §4: a confidential client (a resource server) may introspect any token; a public client only
+ * its own (it cannot prove who it is). Others' tokens answer `{ active: false }`.
+ * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#featuresintrospection
+ */
+export const introspectionAllowed: IntrospectionPolicy = async (_ctx, client, token) =>
+  client.clientAuthMethod !== 'none' || token.clientId === client.clientId;
+
+/**
+ * RFC 7009 §2.1: a client revokes only tokens issued to it. A public client gets the silent 200 the RFC
+ * allows; a confidential one is told.
+ * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#featuresrevocation
+ */
+export const revocationAllowed: RevocationPolicy = async (_ctx, client, token) => {
+  if (token.clientId === client.clientId) return true;
+  if (client.clientAuthMethod === 'none') return false;
+  throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+};

@@ -1,0 +1,114 @@
+import http from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import knexFactory from 'knex';
+import { Redis } from 'ioredis';
+import { loadConfig, type ConfigOverrides } from '../../src/config.js';
+import { createContext, type AppContext } from '../../src/context.js';
+import { createApp } from '../../src/app.js';
+import { createLogger } from '../../src/logger.js';
+import { services, TEST_ENCRYPTION_KEYS } from './services.js';
+
+export interface TestServer {
+  url: string;
+  context: AppContext;
+  /** Stops the app (the data stays, so `start()` again sees it). */
+  stop(): Promise<void>;
+  /** Starts the app again on the same port and stores. */
+  start(): Promise<void>;
+  /** Stops the app and removes its schema, Redis keys and files. */
+  destroy(): Promise<void>;
+  /** Deletes every Redis key of this server: a flush of everything it owns. */
+  flushRedis(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  config?: ConfigOverrides;
+  clock?: () => number;
+}
+
+/** A real server on a loopback port with its own schema (or PGlite directory) and Redis key prefix. */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const id = randomBytes(5).toString('hex');
+  const schema = `t_${id}`;
+  const keyPrefix = `test:${id}:`;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'oauth-hub-test-'));
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const url = `http://127.0.0.1:${port}`;
+  const config = loadConfig(
+    { NODE_ENV: 'test' },
+    {
+      port,
+      issuer: url,
+      dataDir,
+      logLevel: 'warn',
+      encryptionKeys: TEST_ENCRYPTION_KEYS,
+      seedDemo: false,
+      sweepIntervalSeconds: 0,
+      ...options.config,
+      database: { url: services.databaseUrl, schema, ...options.config?.database },
+      redis: { url: services.redisUrl, keyPrefix, ...options.config?.redis },
+    },
+  );
+  const logger = createLogger(config.logLevel, { silent: process.env.TEST_LOGS !== '1' });
+
+  let context: AppContext;
+  let handler: http.RequestListener | undefined;
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('request', (req, res) => {
+    if (handler) handler(req, res);
+    else {
+      res.statusCode = 503;
+      res.end();
+    }
+  });
+
+  const start = async () => {
+    context = await createContext(config, { logger, clock: options.clock });
+    handler = createApp(context).callback();
+  };
+  const stop = async () => {
+    handler = undefined;
+    for (const socket of sockets) socket.destroy();
+    await context.close();
+  };
+  const flushRedis = async () => {
+    if (!services.redisUrl) return;
+    const redis = new Redis(services.redisUrl);
+    try {
+      const keys = await redis.keys(`${keyPrefix}*`);
+      if (keys.length) await redis.del(...keys);
+    } finally {
+      redis.disconnect();
+    }
+  };
+
+  await start();
+  return {
+    url,
+    get context() {
+      return context;
+    },
+    stop,
+    start,
+    flushRedis,
+    async destroy() {
+      if (handler) await stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await flushRedis();
+      if (services.databaseUrl) {
+        const admin = knexFactory({ client: 'pg', connection: services.databaseUrl, pool: { min: 0, max: 1 } });
+        await admin.raw('DROP SCHEMA IF EXISTS ?? CASCADE', [schema]).finally(() => admin.destroy());
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * Which real services this run has. Tests read the environment here (and only here): with DATABASE_URL and
+ * REDIS_URL set, suites run against real Postgres and Redis; without them, against embedded PGlite.
+ * TEST_REQUIRE_SERVICES=1 (CI's second run) turns every "skipped for lack of a service" into a failure.
+ */
+export const services = {
+  databaseUrl: process.env.DATABASE_URL || undefined,
+  redisUrl: process.env.REDIS_URL || undefined,
+  requireAll: process.env.TEST_REQUIRE_SERVICES === '1',
+};
+
+export const TEST_ENCRYPTION_KEYS = `test1:${Buffer.alloc(32, 7).toString('base64')},test0:${Buffer.alloc(32, 3).toString('base64')}`;
+
+/**
+ * `describe` when the service is there; otherwise a skipped block with a one-line reason (or a failure when
+ * the run requires every service).
+ */
+export function describeWith(service: 'redis' | 'postgres', name: string, body: () => void): void {
+  const present = service === 'redis' ? services.redisUrl : services.databaseUrl;
+  if (present) {
+    describe(name, body);
+    return;
+  }
+  const reason = `${name}: skipped, needs ${service === 'redis' ? 'REDIS_URL' : 'DATABASE_URL'}`;
+  if (services.requireAll) {
+    describe(name, () => {
+      test('required service is present', () => {
+        throw new Error(`${reason} (TEST_REQUIRE_SERVICES=1)`);
+      });
+    });
+    return;
+  }
+  process.stdout.write(`${reason}\n`);
+  describe.skip(name, body);
+}
