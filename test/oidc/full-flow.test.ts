@@ -119,9 +119,9 @@ describe('login and consent pages', () => {
   });
 
   test('discovery is served at both well-known locations', async () => {
-    const [openid, oauth] = await Promise.all(
-      ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'].map((p) => fetch(`${server.url}${p}`).then((r) => r.json())),
-    );
+    const [openid, oauth] = (await Promise.all(
+      ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'].map((p) => fetch(`${server.url}${p}`).then((r) => r.json() as Promise<Record<string, unknown>>)),
+    )) as [Record<string, unknown>, Record<string, unknown>];
     expect(oauth).toEqual(openid);
     expect(openid.scopes_supported).toEqual(['openid', 'profile', 'email', 'offline_access', 'account', 'integrations:token', 'admin']);
     expect(openid.response_types_supported).toEqual(['code']);

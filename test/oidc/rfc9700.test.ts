@@ -90,7 +90,7 @@ describe('PKCE (RFC 9700 §2.1.1)', () => {
     const publicClient = await registerClient(server, { token_endpoint_auth_method: 'none', require_pkce: false });
     const response = await getJson(authUrl({ client_id: publicClient.client_id, redirect_uri: REDIRECT_URI }));
     expect(response.status).toBe(400);
-    expect((await response.json()).error).toBe('invalid_client_metadata');
+    expect(((await response.json()) as { error: string }).error).toBe('invalid_client_metadata');
   });
 });
 
@@ -127,7 +127,7 @@ describe('grant and response types', () => {
     const client = await registerClient(server);
     const response = await getJson(authUrl({ client_id: client.client_id, redirect_uri: REDIRECT_URI, response_type: 'token' }));
     const location = response.headers.get('location');
-    const body = location ? Object.fromEntries(new URLSearchParams(new URL(location).hash.slice(1) || new URL(location).search)) : await response.json();
+    const body = (location ? Object.fromEntries(new URLSearchParams(new URL(location).hash.slice(1) || new URL(location).search)) : await response.json()) as Record<string, string>;
     expect(body.error).toBe('unsupported_response_type');
   });
 
