@@ -26,16 +26,18 @@ export function redisArtifactStore(redis: Redis | Cluster, clock: Clock): Artifa
   return {
     async upsert(model, key, payload, expiresIn, indexes) {
       const k = artifactKey(model, key);
-      const tx = redis.multi().hset(k, 'p', JSON.stringify(payload));
-      if (expiresIn) tx.expire(k, expiresIn);
-      await tx.exec();
+      const artifact = redis.multi().hset(k, 'p', JSON.stringify(payload));
+      if (expiresIn) artifact.expire(k, expiresIn);
+      const writes: Array<Promise<unknown>> = [artifact.exec()];
       if (indexes.grantId) {
+        // One MULTI on the index key: add the member, and let the set live as long as its longest member
+        // (NX sets a first expiry, GT only ever extends it; Redis >= 7).
         const g = grantKey(indexes.grantId);
-        await redis.sadd(g, k);
-        // The index lives as long as its longest member.
-        const ttl = await redis.ttl(g);
-        if (expiresIn && ttl < expiresIn) await redis.expire(g, expiresIn);
+        const index = redis.multi().sadd(g, k);
+        if (expiresIn) index.call('EXPIRE', g, expiresIn, 'NX').call('EXPIRE', g, expiresIn, 'GT');
+        writes.push(index.exec());
       }
+      await Promise.all(writes);
     },
     async find(model, key) {
       const [payload, consumed] = await redis.hmget(artifactKey(model, key), 'p', 'c');
