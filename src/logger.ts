@@ -19,12 +19,12 @@ const redactFormat = winston.format((info) => {
   return info;
 });
 
-/** JSON lines on stdout. Callers pass structured fields; secrets are redacted by key name as a backstop. */
-export function createLogger(level: string, options: { silent?: boolean } = {}): winston.Logger {
+/** JSON lines on stdout (or the given stream). Callers pass structured fields; secrets are redacted by key name as a backstop. */
+export function createLogger(level: string, options: { silent?: boolean; stream?: NodeJS.WritableStream } = {}): winston.Logger {
   return winston.createLogger({
     level,
     silent: options.silent,
     format: winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json()),
-    transports: [new winston.transports.Console()],
+    transports: [options.stream ? new winston.transports.Stream({ stream: options.stream }) : new winston.transports.Console()],
   });
 }

@@ -27,6 +27,7 @@ export interface TestServer {
 export interface TestServerOptions {
   config?: ConfigOverrides;
   clock?: () => number;
+  logger?: import('winston').Logger;
 }
 
 /** A real server on a loopback port with its own schema (or PGlite directory) and Redis key prefix. */
@@ -54,7 +55,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       redis: { url: services.redisUrl, keyPrefix, ...options.config?.redis },
     },
   );
-  const logger = createLogger(config.logLevel, { silent: process.env.TEST_LOGS !== '1' });
+  const logger = options.logger ?? createLogger(config.logLevel, { silent: process.env.TEST_LOGS !== '1' });
 
   let context: AppContext;
   let handler: http.RequestListener | undefined;
