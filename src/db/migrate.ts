@@ -15,8 +15,3 @@ export async function migrateLatest(db: Knex): Promise<string[]> {
   const [, applied] = (await db.migrate.latest({ migrationSource: source })) as [number, string[]];
   return applied;
 }
-
-export async function migrateRollback(db: Knex): Promise<string[]> {
-  const [, reverted] = (await db.migrate.rollback({ migrationSource: source })) as [number, string[]];
-  return reverted;
-}

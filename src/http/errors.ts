@@ -17,7 +17,6 @@ export class HttpError extends Error {
 }
 
 export const badRequest = (description: string, code = 'invalid_request') => new HttpError(400, code, description);
-export const notFound = (description = 'not found') => new HttpError(404, 'not_found', description);
 export const forbidden = (description: string, code = 'forbidden') => new HttpError(403, code, description);
 
 interface ExposedError {

@@ -14,12 +14,6 @@ export function resourceServerQueries(db: Knex) {
     async findByIdentifier(identifier: string): Promise<ResourceServerRow | undefined> {
       return db('resource_servers').where({ identifier }).first();
     },
-    async insert(row: Omit<ResourceServerRow, 'created_at'>): Promise<ResourceServerRow> {
-      const [created] = await db('resource_servers')
-        .insert({ ...row, scopes: JSON.stringify(row.scopes) })
-        .returning('*');
-      return created;
-    },
   };
 }
 

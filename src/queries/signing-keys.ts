@@ -36,12 +36,6 @@ export function signingKeyQueries(db: Knex) {
     async deleteRetired(now: Date): Promise<number> {
       return db('signing_keys').whereNotNull('retire_at').andWhere('retire_at', '<=', now).delete();
     },
-    async listAll(): Promise<SigningKeyRow[]> {
-      return db('signing_keys').select('*');
-    },
-    async updateCiphertext(kid: string, ciphertext: string): Promise<void> {
-      await db('signing_keys').where({ kid }).update({ private_jwk_encrypted: ciphertext });
-    },
   };
 }
 

@@ -12,9 +12,6 @@ export function workspaceQueries(db: Knex) {
     async ensure(id: string, name: string): Promise<void> {
       await db('workspaces').insert({ id, name }).onConflict('id').ignore();
     },
-    async find(id: string): Promise<WorkspaceRow | undefined> {
-      return db('workspaces').where({ id }).first();
-    },
   };
 }
 
