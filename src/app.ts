@@ -6,6 +6,10 @@ import { healthRoutes } from './http/health.js';
 import { requestContext, securityHeaders } from './http/request-context.js';
 import { interactionCsrf } from './interactions/csrf.js';
 import { interactionRoutes } from './interactions/routes.js';
+import { adminRoutes } from './admin/routes.js';
+import { accountApiRoutes } from './account/routes.js';
+import { accountPageRoutes } from './account/page.js';
+import { openApiRoutes } from './openapi/routes.js';
 
 /**
  * The Koa host: our routes first, then oidc-provider (mounted at the root, so the issuer is ISSUER).
@@ -17,7 +21,14 @@ export function createApp(context: AppContext): Koa {
   // Derived from the key ring: rotating ENCRYPTION_KEYS rotates this too.
   const csrfSecret = createHmac('sha256', keyring.keyMaterial()[0]!).update('interaction-csrf').digest();
 
-  const routers = [healthRoutes(context), interactionRoutes({ provider, accounts, csrf: interactionCsrf(csrfSecret, config.issuer) })];
+  const routers = [
+    healthRoutes(context),
+    interactionRoutes({ provider, accounts, audit: context.audit, csrf: interactionCsrf(csrfSecret, config.issuer) }),
+    adminRoutes({ ...context, resolve: context.resolveToken }),
+    accountApiRoutes(context.resolveToken, context.grants),
+    accountPageRoutes(context),
+    openApiRoutes(config.issuer),
+  ];
 
   app.use(requestContext(logger));
   app.use(securityHeaders);

@@ -21,6 +21,12 @@ import { ensureSigningKeys, loadSigningJwks } from './oidc/signing-keys.js';
 import { createQueries, type Queries } from './queries/index.js';
 import { startSweeper } from './oidc/sweeper.js';
 import { runSeeds } from '../seeds/index.js';
+import { auditLog, type AuditLog } from './audit/writer.js';
+import { auditProviderEvents } from './audit/provider-events.js';
+import { grantService, type GrantService } from './grants/service.js';
+import { clientAdminService, type ClientAdminService } from './clients/admin-service.js';
+import { userAdminService, type UserAdminService } from './accounts/admin-service.js';
+import { createTokenResolver, type TokenResolver } from './http/bearer-auth.js';
 
 /** Everything built once at start and passed down; no module-level singletons. */
 export interface AppContext {
@@ -34,6 +40,12 @@ export interface AppContext {
   accounts: AccountService;
   clients: ClientService;
   provider: Provider;
+  audit: AuditLog;
+  grants: GrantService;
+  clientAdmin: ClientAdminService;
+  userAdmin: UserAdminService;
+  /** Bearer token → principal, through the provider's own token models. */
+  resolveToken: TokenResolver;
   close(): Promise<void>;
 }
 
@@ -77,6 +89,12 @@ export async function createContext(config: Config, options: ContextOptions = {}
     await ensureSigningKeys(queries.signingKeys, keyring);
     const jwks = await loadSigningJwks(queries.signingKeys, keyring, new Date(clock()));
     const provider = createProvider({ config, logger, keyring, queries, accounts, adapter, jwks });
+    const audit = auditLog(queries.audit, logger);
+    const grants = grantService({ provider, grants: queries.grants, audit, clock, logger });
+    auditProviderEvents(provider, audit, { onGrantUsed: (grantId) => grants.touch(grantId) });
+    const clientAdmin = clientAdminService({ provider, clients: queries.clients, workspaces: queries.workspaces, grants, audit, keyring });
+    const userAdmin = userAdminService({ users: queries.users, workspaces: queries.workspaces, grants, audit });
+    const resolveToken = createTokenResolver(provider, async (accountId) => (await accounts.find(accountId))?.workspace_id);
     stopSweeper = startSweeper({ queries, logger, clock, intervalSeconds: config.sweepIntervalSeconds });
 
     const redisClient = redis;
@@ -91,8 +109,14 @@ export async function createContext(config: Config, options: ContextOptions = {}
       accounts,
       clients,
       provider,
+      audit,
+      grants,
+      clientAdmin,
+      userAdmin,
+      resolveToken,
       async close() {
         stopSweeper();
+        await audit.flush();
         await redisClient?.quit().catch(() => redisClient.disconnect());
         await database.close();
       },

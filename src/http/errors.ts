@@ -18,6 +18,8 @@ export class HttpError extends Error {
 
 export const badRequest = (description: string, code = 'invalid_request') => new HttpError(400, code, description);
 export const forbidden = (description: string, code = 'forbidden') => new HttpError(403, code, description);
+export const notFound = (description: string) => new HttpError(404, 'not_found', description);
+export const conflict = (description: string, code = 'conflict') => new HttpError(409, code, description);
 
 interface ExposedError {
   status?: number;

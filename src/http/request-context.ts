@@ -13,6 +13,8 @@ export function requestContext(logger: Logger) {
     const incoming = ctx.get('x-request-id');
     const requestId = INCOMING_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = requestId;
+    // oidc-provider builds its own Koa context from the raw request: this is how its events see the id.
+    ctx.req.headers['x-request-id'] = requestId;
     ctx.set('X-Request-Id', requestId);
     const started = performance.now();
     try {

@@ -5,6 +5,7 @@ import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import { z } from 'zod';
 import type { AccountService } from '../accounts/service.js';
+import type { AuditLog } from '../audit/writer.js';
 import { loginPage, consentPage } from '../views/interaction-pages.js';
 import { PAGE_CSP } from '../views/html.js';
 import { badRequest } from '../http/errors.js';
@@ -16,6 +17,7 @@ const csrfForm = z.object({ csrf: z.string() });
 export interface InteractionDependencies {
   provider: Provider;
   accounts: AccountService;
+  audit: AuditLog;
   csrf: ReturnType<typeof interactionCsrf>;
 }
 
@@ -26,7 +28,7 @@ const NON_INTERACTIVE_SCOPES = ['admin'];
  * Login and consent pages for oidc-provider's interactions.
  * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#user-flows
  */
-export function interactionRoutes({ provider, accounts, csrf }: InteractionDependencies): Router {
+export function interactionRoutes({ provider, accounts, audit, csrf }: InteractionDependencies): Router {
   const router = new Router({ prefix: '/interaction' });
   const form = koaBody({ urlencoded: true, json: false, multipart: false, formLimit: '16kb' });
 
@@ -89,7 +91,10 @@ export function interactionRoutes({ provider, accounts, csrf }: InteractionDepen
     const input = parse(loginForm, ctx.request.body);
     csrf.verify(ctx, details.uid, input.csrf);
     const user = await accounts.authenticate(input.email, input.password);
+    const clientId = String(details.params.client_id);
+    const origin = { ip: ctx.ip, requestId: ctx.state.requestId, clientId };
     if (!user) {
+      await audit.record({ ...origin, type: 'LoginFailure', outcome: 'failure', actor: 'anonymous', details: { login: input.email, reason: 'invalid_credentials' } });
       return render(
         ctx,
         loginPage({
@@ -102,6 +107,7 @@ export function interactionRoutes({ provider, accounts, csrf }: InteractionDepen
         401,
       );
     }
+    await audit.record({ ...origin, type: 'LoginSuccess', actor: `user:${user.id}`, accountId: user.id, workspaceId: user.workspace_id });
     return finish(ctx, { login: { accountId: user.id } }, false);
   });
 

@@ -11,6 +11,8 @@ import { logoutPages, renderError } from './pages.js';
 import { expiresWithSession, issueRefreshToken, rotateRefreshToken, ttlPolicy } from './policies.js';
 import { resourceIndicators } from './resource-servers.js';
 import { introspectionAllowed, revocationAllowed } from './token-policies.js';
+import { installRegistrationSecretGuard, registration, registrationManagement } from './registration.js';
+import { workspaceClaim } from './token-claims.js';
 import type { JWK } from 'jose';
 import type { Adapter } from 'oidc-provider';
 
@@ -65,11 +67,14 @@ export function createProvider(deps: ProviderDependencies): Provider {
       revocation: { enabled: true, allowedPolicy: revocationAllowed },
       userinfo: { enabled: true },
       pushedAuthorizationRequests: { enabled: true },
+      registration,
+      registrationManagement,
       rpInitiatedLogout: { enabled: true, ...logoutPages },
       resourceIndicators: resourceIndicators(deps.queries.resourceServers, config.ttl.accessToken),
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     ttl: ttlPolicy(config.ttl),
+    extraTokenClaims: workspaceClaim(deps.accounts),
     issueRefreshToken,
     expiresWithSession,
     rotateRefreshToken,
@@ -79,6 +84,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   installClientSecretHashing(provider);
+  installRegistrationSecretGuard(provider);
 
   // Protocol failures are expected traffic (debug); server errors are ours to look at. Never log tokens.
   provider.on('server_error', (ctx, error) => logger.error('oidc server error', { requestId: ctx?.get?.('x-request-id'), path: ctx?.path, error: error.message }));

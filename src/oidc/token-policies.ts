@@ -9,16 +9,24 @@ type RevocationPolicy = NonNullable<NonNullable<Features['revocation']>['allowed
  * its own (it cannot prove who it is). Others' tokens answer `{ active: false }`.
  * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#featuresintrospection
  */
-export const introspectionAllowed: IntrospectionPolicy = async (_ctx, client, token) =>
-  client.clientAuthMethod !== 'none' || token.clientId === client.clientId;
+export const introspectionAllowed: IntrospectionPolicy = async (ctx, client, token) => {
+  if (token.clientId === client.clientId) return true;
+  if (client.clientAuthMethod === 'none') return false;
+  // A deleted client's tokens are inactive, including client_credentials tokens, which have no grant to revoke.
+  return Boolean(await ctx.oidc.provider.Client.find(token.clientId!));
+};
 
 /**
  * RFC 7009 §2.1: a client revokes only tokens issued to it. A public client gets the silent 200 the RFC
  * allows; a confidential one is told.
  * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#featuresrevocation
  */
-export const revocationAllowed: RevocationPolicy = async (_ctx, client, token) => {
-  if (token.clientId === client.clientId) return true;
+export const revocationAllowed: RevocationPolicy = async (ctx, client, token) => {
+  if (token.clientId === client.clientId) {
+    // Read by the audit middleware: this request really revokes the token (src/audit/provider-events.ts).
+    ctx.state.revocationAllowed = true;
+    return true;
+  }
   if (client.clientAuthMethod === 'none') return false;
   throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
 };

@@ -29,6 +29,34 @@ export function clientQueries(db: Knex) {
           updated_at: db.fn.now(),
         });
     },
+    /** Inserts; undefined when the client_id is taken. */
+    async insertUnlessTaken(client: ClientWrite): Promise<ClientRow | undefined> {
+      const [row] = await db('clients')
+        .insert({ ...client, metadata: JSON.stringify(client.metadata) })
+        .onConflict('client_id')
+        .ignore()
+        .returning('*');
+      return row;
+    },
+    async update(client: ClientWrite): Promise<ClientRow | undefined> {
+      const [row] = await db('clients')
+        .where({ client_id: client.client_id })
+        .update({
+          workspace_id: client.workspace_id,
+          metadata: JSON.stringify(client.metadata),
+          secret_hash: client.secret_hash,
+          secret_encrypted: client.secret_encrypted,
+          updated_at: db.fn.now(),
+        })
+        .returning('*');
+      return row;
+    },
+    async list(filter: { workspaceId?: string; afterId?: string }, limit: number): Promise<ClientRow[]> {
+      const q = db('clients').orderBy('client_id').limit(limit);
+      if (filter.workspaceId) q.where({ workspace_id: filter.workspaceId });
+      if (filter.afterId !== undefined) q.where('client_id', '>', filter.afterId);
+      return q.select('*');
+    },
     async delete(clientId: string): Promise<number> {
       return db('clients').where({ client_id: clientId }).delete();
     },

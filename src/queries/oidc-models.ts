@@ -10,6 +10,8 @@ export interface ArtifactIndexes {
   grantId?: string;
   uid?: string;
   userCode?: string;
+  accountId?: string;
+  clientId?: string;
 }
 
 /** SQL for oidc-provider's artifacts. `id` is already the storage key (hashed for bearer values). */
@@ -32,10 +34,12 @@ export function oidcModelQueries(db: Knex) {
           grant_id: indexes.grantId ?? null,
           uid: indexes.uid ?? null,
           user_code: indexes.userCode ?? null,
+          account_id: indexes.accountId ?? null,
+          client_id: indexes.clientId ?? null,
           expires_at: expiresAt,
         })
         .onConflict(['model', 'id'])
-        .merge(['payload', 'grant_id', 'uid', 'user_code', 'expires_at']);
+        .merge(['payload', 'grant_id', 'uid', 'user_code', 'account_id', 'client_id', 'expires_at']);
     },
 
     async find(model: string, id: string, now: Date): Promise<StoredArtifact | undefined> {

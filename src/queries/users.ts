@@ -13,33 +13,56 @@ export interface UserRow {
   updated_at: Date;
 }
 
-export type NewUser = Pick<UserRow, 'id' | 'workspace_id' | 'email' | 'email_verified' | 'name' | 'password_hash'>;
+export type NewUser = Pick<UserRow, 'id' | 'workspace_id' | 'email' | 'email_verified' | 'name' | 'password_hash'> & { roles?: string[] };
+export type UserChanges = Partial<Pick<UserRow, 'name' | 'password_hash' | 'roles' | 'email_verified'>>;
 
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
+const isUuid = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+
 export function userQueries(db: Knex) {
+  const toInsert = (user: NewUser) => ({ ...user, roles: JSON.stringify(user.roles ?? []), email_normalized: normalizeEmail(user.email) });
   return {
     async insert(user: NewUser): Promise<UserRow> {
-      const [row] = await db('users')
-        .insert({ ...user, email_normalized: normalizeEmail(user.email) })
-        .returning('*');
+      const [row] = await db('users').insert(toInsert(user)).returning('*');
+      return row;
+    },
+    /** Inserts unless the email is taken; undefined when it was. */
+    async insertUnlessTaken(user: NewUser): Promise<UserRow | undefined> {
+      const [row] = await db('users').insert(toInsert(user)).onConflict('email_normalized').ignore().returning('*');
       return row;
     },
     /** Inserts unless the email is taken; returns the row either way. */
     async insertIfAbsent(user: NewUser): Promise<UserRow> {
-      await db('users')
-        .insert({ ...user, email_normalized: normalizeEmail(user.email) })
-        .onConflict('email_normalized')
-        .ignore();
+      await db('users').insert(toInsert(user)).onConflict('email_normalized').ignore();
       return (await db('users').where({ email_normalized: normalizeEmail(user.email) }).first())!;
     },
     async findById(id: string): Promise<UserRow | undefined> {
       // Not a uuid: no such user (and no SQL error for a malformed id).
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+      if (!isUuid(id)) return undefined;
       return db('users').where({ id }).first();
     },
     async findByEmail(email: string): Promise<UserRow | undefined> {
       return db('users').where({ email_normalized: normalizeEmail(email) }).first();
+    },
+    async list(filter: { workspaceId?: string; afterId?: string }, limit: number): Promise<UserRow[]> {
+      const q = db('users').orderBy('id').limit(limit);
+      if (filter.workspaceId) q.where({ workspace_id: filter.workspaceId });
+      if (filter.afterId !== undefined) q.where('id', '>', filter.afterId);
+      return q.select('*');
+    },
+    async update(id: string, changes: UserChanges): Promise<UserRow | undefined> {
+      if (!isUuid(id)) return undefined;
+      const { roles, ...rest } = changes;
+      const [row] = await db('users')
+        .where({ id })
+        .update({ ...rest, ...(roles ? { roles: JSON.stringify(roles) } : {}), updated_at: db.fn.now() })
+        .returning('*');
+      return row;
+    },
+    async delete(id: string): Promise<number> {
+      if (!isUuid(id)) return 0;
+      return db('users').where({ id }).delete();
     },
   };
 }

@@ -84,6 +84,8 @@ export function createAdapterClass(options: AdapterOptions): new (name: string) 
           grantId: payload.grantId,
           uid: payload.uid,
           userCode: payload.userCode,
+          accountId: payload.accountId,
+          clientId: payload.clientId,
         });
       } catch (error) {
         unavailable(error, logger);

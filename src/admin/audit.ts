@@ -1,0 +1,51 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { AUDIT_TYPES } from '../audit/types.js';
+import { decodeCursor, encodeCursor, pageQuery } from '../http/pagination.js';
+import { badRequest } from '../http/errors.js';
+import { parseQuery } from '../http/validate.js';
+import type { AuditEventRow, AuditQueries } from '../queries/audit.js';
+
+export const auditQuery = pageQuery.extend({
+  type: z.enum(AUDIT_TYPES).optional(),
+  client_id: z.string().max(200).optional(),
+  account_id: z.string().max(200).optional(),
+  actor: z.string().max(300).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const toAuditView = (row: AuditEventRow) => ({
+  id: row.id,
+  time: new Date(row.created_at).toISOString(),
+  type: row.type,
+  outcome: row.outcome,
+  actor: row.actor,
+  workspace_id: row.workspace_id,
+  client_id: row.client_id,
+  account_id: row.account_id,
+  ip: row.ip,
+  request_id: row.request_id,
+  details: row.details,
+});
+
+/** GET /admin/audit: newest first, filters, keyset cursor on the event id. */
+export function auditRoutes(audit: AuditQueries): Router {
+  const router = new Router({ prefix: '/audit' });
+  router.get('/', async (ctx) => {
+    const query = parseQuery(ctx, auditQuery);
+    const cursor = decodeCursor(query.cursor);
+    if (cursor !== undefined && !/^\d{1,19}$/.test(cursor)) throw badRequest('cursor is not one this server issued');
+    const rows = await audit.list({
+      type: query.type,
+      client_id: query.client_id,
+      account_id: query.account_id,
+      actor: query.actor,
+      since: query.since ? new Date(query.since) : undefined,
+      beforeId: cursor,
+      limit: query.limit + 1,
+    });
+    const items = rows.slice(0, query.limit).map(toAuditView);
+    ctx.body = { items, next_cursor: rows.length > query.limit ? encodeCursor(items[items.length - 1]!.id) : null };
+  });
+  return router;
+}

@@ -1,0 +1,43 @@
+import Router from '@koa/router';
+import type Provider from 'oidc-provider';
+import type { UserAdminService } from '../accounts/admin-service.js';
+import type { AuditLog } from '../audit/writer.js';
+import type { ClientAdminService } from '../clients/admin-service.js';
+import { requireBearer, type TokenResolver } from '../http/bearer-auth.js';
+import type { Queries } from '../queries/index.js';
+import { auditRoutes } from './audit.js';
+import { clientRoutes } from './clients.js';
+import { initialAccessTokenRoutes } from './initial-access-tokens.js';
+import { resourceRoutes } from './resources.js';
+import { userRoutes } from './users.js';
+import { workspaceRoutes } from './workspaces.js';
+
+export interface AdminDependencies {
+  resolve: TokenResolver;
+  provider: Provider;
+  queries: Queries;
+  audit: AuditLog;
+  clientAdmin: ClientAdminService;
+  userAdmin: UserAdminService;
+}
+
+/** `/admin/*`: a bearer access token of this server with scope `admin` (client_credentials). */
+export function adminRoutes(deps: AdminDependencies): Router {
+  const router = new Router({ prefix: '/admin' });
+  router.use(requireBearer(deps.resolve, { scope: 'admin', realm: 'admin', kinds: ['client'] }));
+  router.use((ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    return next();
+  });
+  for (const child of [
+    clientRoutes(deps.clientAdmin),
+    userRoutes(deps.userAdmin),
+    workspaceRoutes(deps.queries.workspaces, deps.audit),
+    resourceRoutes(deps.queries.resourceServers, deps.queries.workspaces, deps.audit),
+    initialAccessTokenRoutes(deps.provider, deps.audit),
+    auditRoutes(deps.queries.audit),
+  ]) {
+    router.use(child.routes(), child.allowedMethods());
+  }
+  return router;
+}

@@ -1,0 +1,54 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { UserAdminService } from '../accounts/admin-service.js';
+import { originOf } from '../audit/origin.js';
+import { decodeCursor, page, pageQuery } from '../http/pagination.js';
+import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
+
+const password = z.string().min(8, 'at least 8 characters').max(1024);
+const role = z.string().regex(/^[A-Za-z][A-Za-z0-9_:.-]{0,63}$/, 'a role name: letters, digits, _ : . -');
+
+export const createUserBody = z.strictObject({
+  email: z.email().max(320),
+  password,
+  name: z.string().min(1).max(200).optional(),
+  workspace_id: z.string().min(1).max(128).optional(),
+  email_verified: z.boolean().optional(),
+  roles: z.array(role).max(50).optional(),
+});
+
+export const updateUserBody = z
+  .strictObject({
+    name: z.string().min(1).max(200).nullable().optional(),
+    password: password.optional(),
+    roles: z.array(role).max(50).optional(),
+    email_verified: z.boolean().optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, 'nothing to change');
+
+export const listUsersQuery = pageQuery.extend({ workspace_id: z.string().optional() });
+
+export function userRoutes(service: UserAdminService): Router {
+  const router = new Router({ prefix: '/users' });
+  router.post('/', jsonBody, async (ctx) => {
+    const body = parseBody(ctx, createUserBody);
+    ctx.status = 201;
+    ctx.body = await service.create(body, originOf(ctx));
+  });
+  router.get('/', async (ctx) => {
+    const query = parseQuery(ctx, listUsersQuery);
+    const rows = await service.list({ workspaceId: query.workspace_id, afterId: decodeCursor(query.cursor) }, query.limit + 1);
+    ctx.body = page(rows, query.limit, (row) => row.id);
+  });
+  router.get('/:id', async (ctx) => {
+    ctx.body = await service.read(ctx.params.id!);
+  });
+  router.patch('/:id', jsonBody, async (ctx) => {
+    ctx.body = await service.update(ctx.params.id!, parseBody(ctx, updateUserBody), originOf(ctx));
+  });
+  router.delete('/:id', async (ctx) => {
+    await service.remove(ctx.params.id!, originOf(ctx));
+    ctx.status = 204;
+  });
+  return router;
+}

@@ -1,0 +1,78 @@
+import Router from '@koa/router';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { AuditLog } from '../audit/writer.js';
+import { originOf } from '../audit/origin.js';
+import { conflict, notFound } from '../http/errors.js';
+import { decodeCursor, page, pageQuery } from '../http/pagination.js';
+import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
+import type { WorkspaceQueries, WorkspaceRow } from '../queries/workspaces.js';
+
+export const DEFAULT_WORKSPACE = 'default';
+
+export const createWorkspaceBody = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{1,62}$/, '2–63 characters: a-z 0-9 _ -, starting with a letter or digit').optional(),
+  name: z.string().trim().min(1).max(200),
+});
+export const updateWorkspaceBody = z.strictObject({ name: z.string().trim().min(1).max(200) });
+
+export const toWorkspaceView = (row: WorkspaceRow) => ({
+  id: row.id,
+  name: row.name,
+  created_at: new Date(row.created_at).toISOString(),
+  updated_at: new Date(row.updated_at).toISOString(),
+});
+
+/** Tenants. `default` always exists; a workspace is deleted only once nothing belongs to it. */
+export function workspaceRoutes(workspaces: WorkspaceQueries, audit: AuditLog): Router {
+  const router = new Router({ prefix: '/workspaces' });
+  const load = async (id: string) => {
+    const row = await workspaces.find(id);
+    if (!row) throw notFound(`no workspace ${id}`);
+    return row;
+  };
+
+  router.post('/', jsonBody, async (ctx) => {
+    const body = parseBody(ctx, createWorkspaceBody);
+    const id = body.id ?? `ws-${randomBytes(6).toString('hex')}`;
+    const row = await workspaces.insert(id, body.name);
+    if (!row) throw conflict(`workspace ${id} exists`, 'workspace_exists');
+    await audit.record({ ...originOf(ctx), type: 'WorkspaceCreate', workspaceId: id });
+    ctx.status = 201;
+    ctx.body = toWorkspaceView(row);
+  });
+  router.get('/', async (ctx) => {
+    const query = parseQuery(ctx, pageQuery);
+    ctx.body = page((await workspaces.list(decodeCursor(query.cursor), query.limit + 1)).map(toWorkspaceView), query.limit, (row) => row.id);
+  });
+  router.get('/:id', async (ctx) => {
+    ctx.body = toWorkspaceView(await load(ctx.params.id!));
+  });
+  router.patch('/:id', jsonBody, async (ctx) => {
+    const body = parseBody(ctx, updateWorkspaceBody);
+    await load(ctx.params.id!);
+    const row = await workspaces.update(ctx.params.id!, body);
+    if (!row) throw notFound(`no workspace ${ctx.params.id}`);
+    await audit.record({ ...originOf(ctx), type: 'WorkspaceUpdate', workspaceId: row.id, details: { changed: Object.keys(body) } });
+    ctx.body = toWorkspaceView(row);
+  });
+  router.delete('/:id', async (ctx) => {
+    const id = ctx.params.id!;
+    await load(id);
+    if (id === DEFAULT_WORKSPACE) throw conflict('the default workspace cannot be deleted', 'workspace_protected');
+    const members = await workspaces.countMembers(id);
+    if (members.users + members.clients + members.resources > 0) {
+      throw conflict(`workspace ${id} still has ${members.users} users, ${members.clients} clients and ${members.resources} resource servers`, 'workspace_not_empty');
+    }
+    try {
+      await workspaces.delete(id);
+    } catch (error) {
+      // Something joined the workspace meanwhile: the foreign key refuses, and so do we.
+      if ((error as { code?: string }).code === '23503') throw conflict(`workspace ${id} is not empty`, 'workspace_not_empty');
+      throw error;
+    }
+    await audit.record({ ...originOf(ctx), type: 'WorkspaceDelete', workspaceId: id });
+    ctx.status = 204;
+  });
+  return router;
+}

@@ -1,0 +1,111 @@
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { AuditLog } from './writer.js';
+import type { AuditEvent, AuditType } from './types.js';
+
+interface OidcError extends Error {
+  error?: string;
+  error_description?: string;
+}
+
+type ClientLike = { clientId: string; workspace_id?: string } | undefined;
+
+/** Who, where and from which address, as far as the provider's context knows. */
+function origin(ctx: KoaContextWithOIDC) {
+  const client = ctx.oidc?.client as ClientLike;
+  const entities = (ctx.oidc?.entities ?? {}) as { Grant?: { accountId?: string; jti?: string } };
+  const accountId = entities.Grant?.accountId ?? ctx.oidc?.session?.accountId ?? null;
+  return {
+    clientId: client?.clientId ?? null,
+    workspaceId: client?.workspace_id ?? null,
+    accountId,
+    ip: ctx.ip ?? null,
+    requestId: ctx.get?.('x-request-id') || null,
+    actor: client ? `client:${client.clientId}` : accountId ? `user:${accountId}` : 'anonymous',
+  };
+}
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+function tokenEventType(grantType: unknown): AuditType {
+  if (grantType === 'refresh_token') return 'OAuthTokenRefresh';
+  if (grantType === TOKEN_EXCHANGE) return 'OAuthTokenExchange';
+  return 'OAuthTokenIssue';
+}
+
+const failure = (error: OidcError) => ({ error: error.error ?? 'server_error', error_description: error.error_description });
+
+export interface ProviderAuditOptions {
+  /** Called for each grant a token was issued or introspected for (last_used_at bookkeeping). */
+  onGrantUsed?(grantId: string): void;
+}
+
+/**
+ * Feeds the audit log from oidc-provider's events (and, for revocation, which emits no success event, from a
+ * provider middleware). https://github.com/panva/node-oidc-provider/blob/main/docs/events.md
+ */
+export function auditProviderEvents(provider: Provider, audit: AuditLog, options: ProviderAuditOptions = {}): void {
+  const emitter = provider as unknown as NodeJS.EventEmitter;
+  const write = (ctx: KoaContextWithOIDC, type: AuditType, extra: Partial<AuditEvent> = {}) =>
+    audit.recordLater({ ...origin(ctx), type, ...extra });
+
+  emitter.on('authorization.success', (ctx: KoaContextWithOIDC) => {
+    const grant = ctx.oidc.entities.Grant as { jti?: string } | undefined;
+    write(ctx, 'OAuthAuthorize', {
+      actor: ctx.oidc.session?.accountId ? `user:${ctx.oidc.session.accountId}` : origin(ctx).actor,
+      details: { scope: ctx.oidc.params?.scope, grant_id: grant?.jti, response_type: ctx.oidc.params?.response_type },
+    });
+  });
+  emitter.on('authorization.error', (ctx: KoaContextWithOIDC, error: OidcError) =>
+    write(ctx, 'OAuthAuthorize', { outcome: 'failure', details: failure(error) }),
+  );
+
+  emitter.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    const entities = ctx.oidc.entities as { Grant?: { jti?: string }; AccessToken?: { scope?: string }; ClientCredentials?: { scope?: string } };
+    const grantId = entities.Grant?.jti;
+    if (grantId) options.onGrantUsed?.(grantId);
+    write(ctx, tokenEventType(ctx.oidc.params?.grant_type), {
+      details: { grant_type: ctx.oidc.params?.grant_type, grant_id: grantId, scope: entities.AccessToken?.scope ?? entities.ClientCredentials?.scope },
+    });
+  });
+  emitter.on('grant.error', (ctx: KoaContextWithOIDC, error: OidcError) =>
+    write(ctx, tokenEventType(ctx.oidc?.params?.grant_type), { outcome: 'failure', details: { grant_type: ctx.oidc?.params?.grant_type, ...failure(error) } }),
+  );
+
+  // The provider revoked a whole grant itself (refresh token revoked or reused, code replayed).
+  emitter.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+    const details = { grant_id: grantId, via: ctx.oidc?.route };
+    write(ctx, 'OAuthGrantRevoke', { details });
+    write(ctx, 'OAuthRevoke', { details: { ...details, cascade: true } });
+  });
+  emitter.on('revocation.error', (ctx: KoaContextWithOIDC, error: OidcError) => write(ctx, 'OAuthRevoke', { outcome: 'failure', details: failure(error) }));
+
+  emitter.on('end_session.success', (ctx: KoaContextWithOIDC) => write(ctx, 'OAuthLogout'));
+
+  for (const [event, type] of [
+    ['registration_create.success', 'OAuthClientCreate'],
+    ['registration_update.success', 'OAuthClientUpdate'],
+    ['registration_delete.success', 'OAuthClientRevoke'],
+  ] as const) {
+    emitter.on(event, (ctx: KoaContextWithOIDC, client: { clientId: string; workspace_id?: string }) =>
+      write(ctx, type, { actor: `client:${client.clientId}`, clientId: client.clientId, workspaceId: client.workspace_id ?? null, details: { via: 'dynamic_registration' } }),
+    );
+  }
+
+  // Revocation and introspection emit no success event: a provider middleware looks at their outcome.
+  provider.use(async (koaCtx, next) => {
+    await next();
+    const ctx = koaCtx as KoaContextWithOIDC;
+    if (ctx.status !== 200) return;
+    const entities = (ctx.oidc?.entities ?? {}) as Record<string, { grantId?: string; jti?: string } | undefined>;
+    if (ctx.oidc?.route === 'introspection') {
+      if ((ctx.body as { active?: boolean })?.active && entities.Grant?.jti) options.onGrantUsed?.(entities.Grant.jti);
+      return;
+    }
+    // RFC 7009 answers 200 whether or not anything was revoked; the allowed policy marks a real revocation.
+    if (ctx.oidc?.route !== 'revocation' || !ctx.state.revocationAllowed) return;
+    const kind = ['RefreshToken', 'AccessToken', 'ClientCredentials'].find((k) => entities[k]);
+    if (!kind) return;
+    write(ctx, 'OAuthRevoke', { details: { token_type: kind, grant_id: entities[kind]?.grantId } });
+  });
+}

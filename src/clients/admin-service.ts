@@ -1,0 +1,155 @@
+import type Provider from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import type { AuditLog } from '../audit/writer.js';
+import type { AuditOrigin } from '../audit/origin.js';
+import type { KeyRing } from '../crypto/keyring.js';
+import { generateSecret } from '../crypto/secrets.js';
+import { badRequest, conflict, notFound } from '../http/errors.js';
+import type { GrantService } from '../grants/service.js';
+import type { ClientQueries, ClientRow } from '../queries/clients.js';
+import type { WorkspaceQueries } from '../queries/workspaces.js';
+import { DEFAULT_CLIENT_SCOPE } from '../oidc/client-metadata.js';
+import { checkRedirectUris } from './redirect-uris.js';
+import { needsSecretAsKey, toClientRow } from './store.js';
+
+/** What the admin API shows of a client: its metadata, never the secret or its hash. */
+export interface ClientView extends Record<string, unknown> {
+  client_id: string;
+  workspace_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export function toClientView(row: ClientRow): ClientView {
+  return {
+    ...row.metadata,
+    client_id: row.client_id,
+    workspace_id: row.workspace_id,
+    created_at: new Date(row.created_at).toISOString(),
+    updated_at: new Date(row.updated_at).toISOString(),
+  };
+}
+
+/** Defaults the provider applies too (clientDefaults), made explicit so what an admin reads is what runs. */
+const DEFAULTS = {
+  grant_types: ['authorization_code'],
+  response_types: ['code'],
+  token_endpoint_auth_method: 'client_secret_basic',
+  scope: DEFAULT_CLIENT_SCOPE,
+};
+
+type ClientStatics = { validate(metadata: Record<string, unknown>): Promise<void>; needsSecret(metadata: Record<string, unknown>): boolean };
+
+export interface ClientAdminDependencies {
+  provider: Provider;
+  clients: ClientQueries;
+  workspaces: WorkspaceQueries;
+  grants: GrantService;
+  audit: AuditLog;
+  keyring: KeyRing;
+}
+
+/**
+ * Client registration and management for the admin API. Metadata goes through oidc-provider's own validation
+ * (the rules it enforces when it loads the client) and then ours (redirect URIs, the `admin` scope).
+ */
+export function clientAdminService({ provider, clients, workspaces, grants, audit, keyring }: ClientAdminDependencies) {
+  const statics = provider.Client as unknown as ClientStatics;
+
+  const validate = async (metadata: Record<string, unknown>) => {
+    try {
+      await statics.validate(metadata);
+    } catch (error) {
+      if (error instanceof errors.OIDCProviderError) throw badRequest(error.error_description ?? error.message, error.error);
+      throw error;
+    }
+    const problem = checkRedirectUris(metadata);
+    if (problem) throw badRequest(problem, 'invalid_redirect_uri');
+    const scopes = String(metadata.scope ?? '').split(' ');
+    const grantTypes = metadata.grant_types as string[];
+    if (scopes.includes('admin') && grantTypes.some((type) => type !== 'client_credentials')) {
+      throw badRequest('the admin scope is only for clients whose only grant type is client_credentials', 'invalid_client_metadata');
+    }
+    const workspaceId = String(metadata.workspace_id);
+    if (!(await workspaces.find(workspaceId))) throw badRequest(`workspace ${workspaceId} does not exist`, 'invalid_client_metadata');
+  };
+
+  const load = async (clientId: string) => {
+    const row = await clients.find(clientId);
+    if (!row) throw notFound(`no client ${clientId}`);
+    return row;
+  };
+
+  const event = (origin: AuditOrigin, row: { client_id: string; workspace_id: string }) => ({ ...origin, clientId: row.client_id, workspaceId: row.workspace_id });
+
+  return {
+    async create(input: Record<string, unknown>, origin: AuditOrigin): Promise<ClientView & { client_secret?: string }> {
+      const clientId = typeof input.client_id === 'string' ? input.client_id : generateSecret(128);
+      const metadata: Record<string, unknown> = { ...DEFAULTS, workspace_id: 'default', ...input, client_id: clientId };
+      const secret = statics.needsSecret(metadata) ? generateSecret(256) : undefined;
+      await validate({ ...metadata, ...(secret ? { client_secret: secret } : {}) });
+      const row = await clients.insertUnlessTaken(toClientRow({ ...metadata, client_secret: secret }, keyring));
+      if (!row) throw conflict(`client_id ${clientId} is taken`, 'client_id_taken');
+      await audit.record({ ...event(origin, row), type: 'OAuthClientCreate', details: { client_name: metadata.client_name, grant_types: metadata.grant_types } });
+      return { ...toClientView(row), ...(secret ? { client_secret: secret } : {}) };
+    },
+
+    async list(filter: { workspaceId?: string; afterId?: string }, limit: number): Promise<ClientView[]> {
+      return (await clients.list(filter, limit)).map(toClientView);
+    },
+
+    async read(clientId: string): Promise<ClientView> {
+      return toClientView(await load(clientId));
+    },
+
+    /**
+     * Merges `changes` over the stored metadata (`null` removes a key) and validates the result. When the
+     * change makes the client need a secret it has not got (or need it as a key while only its hash is kept),
+     * a new secret is issued and returned once.
+     */
+    async update(clientId: string, changes: Record<string, unknown>, origin: AuditOrigin): Promise<ClientView & { client_secret?: string }> {
+      const current = await load(clientId);
+      const metadata: Record<string, unknown> = { ...current.metadata, workspace_id: current.workspace_id };
+      for (const [key, value] of Object.entries(changes)) {
+        if (value === null) delete metadata[key];
+        else metadata[key] = value;
+      }
+      metadata.client_id = clientId;
+      const needsSecret = statics.needsSecret(metadata);
+      const hasUsableSecret = needsSecretAsKey(metadata) ? Boolean(current.secret_encrypted) : Boolean(current.secret_hash || current.secret_encrypted);
+      const newSecret = needsSecret && !hasUsableSecret ? generateSecret(256) : undefined;
+      await validate({ ...metadata, ...(needsSecret ? { client_secret: newSecret ?? 'validation-placeholder' } : {}) });
+      const next = toClientRow({ ...metadata, client_secret: newSecret }, keyring);
+      const row = await clients.update({
+        ...next,
+        secret_hash: needsSecret ? (newSecret ? next.secret_hash : current.secret_hash) : null,
+        secret_encrypted: needsSecret ? (newSecret ? next.secret_encrypted : current.secret_encrypted) : null,
+      });
+      if (!row) throw notFound(`no client ${clientId}`);
+      await audit.record({ ...event(origin, row), type: 'OAuthClientUpdate', details: { changed: Object.keys(changes), secret_issued: Boolean(newSecret) } });
+      return { ...toClientView(row), ...(newSecret ? { client_secret: newSecret } : {}) };
+    },
+
+    async rotateSecret(clientId: string, origin: AuditOrigin): Promise<{ client_secret: string }> {
+      const current = await load(clientId);
+      const metadata = { ...current.metadata, client_id: clientId, workspace_id: current.workspace_id };
+      if (!statics.needsSecret(metadata)) throw badRequest(`client ${clientId} authenticates without a secret`, 'invalid_request');
+      const secret = generateSecret(256);
+      const next = toClientRow({ ...metadata, client_secret: secret }, keyring);
+      await clients.update(next);
+      await audit.record({ ...event(origin, current), type: 'OAuthClientSecretRotate' });
+      return { client_secret: secret };
+    },
+
+    /** Revokes every grant (and so every token) of the client, then deletes it. */
+    async remove(clientId: string, origin: AuditOrigin): Promise<void> {
+      const current = await load(clientId);
+      const revoked = await grants.revokeAllOfClient(clientId, origin);
+      if (!(await clients.delete(clientId))) throw notFound(`no client ${clientId}`);
+      await audit.record({ ...event(origin, current), type: 'OAuthClientRevoke', details: { grants_revoked: revoked } });
+    },
+  };
+}
+
+export type ClientAdminService = ReturnType<typeof clientAdminService>;
+

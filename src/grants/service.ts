@@ -1,0 +1,115 @@
+import type Provider from 'oidc-provider';
+import type { Logger } from 'winston';
+import type { AuditLog } from '../audit/writer.js';
+import type { AuditOrigin } from '../audit/origin.js';
+import type { Clock } from '../oidc/adapter/artifact-store.js';
+import type { GrantQueries, GrantRow } from '../queries/grants.js';
+
+export interface GrantView {
+  grant_id: string;
+  client_id: string;
+  client_name: string;
+  scopes: string[];
+  created_at: string;
+  last_used_at: string | null;
+}
+
+const LAST_USED_RESOLUTION_SECONDS = 60;
+
+function scopesOf(payload: Record<string, unknown>): string[] {
+  const openid = (payload.openid as { scope?: string } | undefined)?.scope ?? '';
+  const resources = Object.values((payload.resources as Record<string, string> | undefined) ?? {});
+  return [...new Set([openid, ...resources].join(' ').split(' ').filter(Boolean))];
+}
+
+function toView(row: GrantRow): GrantView {
+  const iat = typeof row.payload.iat === 'number' ? row.payload.iat : 0;
+  return {
+    grant_id: row.grant_id,
+    client_id: row.client_id,
+    client_name: row.client_name ?? row.client_id,
+    scopes: scopesOf(row.payload),
+    created_at: new Date(iat * 1000).toISOString(),
+    last_used_at: row.last_used_at ? new Date(row.last_used_at).toISOString() : null,
+  };
+}
+
+export interface GrantServiceDependencies {
+  provider: Provider;
+  grants: GrantQueries;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * A user's grants (the apps they authorized) and their revocation through the whole chain: the grant first
+ * (so every token of it fails its grant check at once), then its codes, access and refresh tokens in every
+ * store (the adapter covers Redis and Postgres), then its place in the user's browser sessions.
+ */
+export function grantService({ provider, grants, audit, clock, logger }: GrantServiceDependencies) {
+  // Per-instance throttle in front of the SQL one, so a busy grant costs no write at all most of the time.
+  const lastTouched = new Map<string, number>();
+
+  const revokeChain = async (grantId: string) => {
+    const grant = await provider.Grant.find(grantId, { ignoreExpiration: true });
+    await grant?.destroy();
+    await Promise.all(
+      [provider.AccessToken, provider.RefreshToken, provider.AuthorizationCode, provider.DeviceCode, provider.BackchannelAuthenticationRequest].map((model) =>
+        model.revokeByGrantId(grantId),
+      ),
+    );
+  };
+
+  const revoke = async (row: { grant_id: string; client_id: string; account_id: string }, origin: AuditOrigin, reason: string): Promise<void> => {
+    await revokeChain(row.grant_id);
+    await grants.detachFromSessions(row.account_id, row.client_id, row.grant_id);
+    const event = { ...origin, clientId: row.client_id, accountId: row.account_id };
+    await audit.record({ ...event, type: 'OAuthGrantRevoke', details: { grant_id: row.grant_id, reason } });
+    await audit.record({ ...event, type: 'OAuthRevoke', details: { grant_id: row.grant_id, cascade: true, reason } });
+  };
+
+  return {
+    async listForAccount(accountId: string): Promise<GrantView[]> {
+      return (await grants.listForAccount(accountId, new Date(clock()))).map(toView);
+    },
+
+    /** Revokes one grant of this account; false when the account holds no such grant. */
+    async revokeForAccount(accountId: string, grantId: string, origin: AuditOrigin): Promise<boolean> {
+      const row = await grants.find(grantId);
+      if (!row || row.account_id !== accountId) return false;
+      await revoke(row, origin, 'user');
+      return true;
+    },
+
+    async revokeAllOfClient(clientId: string, origin: AuditOrigin): Promise<number> {
+      const ids = await grants.idsForClient(clientId);
+      for (const id of ids) {
+        const row = await grants.find(id);
+        if (row) await revoke(row, origin, 'client_deleted');
+      }
+      return ids.length;
+    },
+
+    async revokeAllOfAccount(accountId: string, origin: AuditOrigin): Promise<number> {
+      const ids = await grants.idsForAccount(accountId);
+      for (const id of ids) {
+        const row = await grants.find(id);
+        if (row) await revoke(row, origin, 'user_deleted');
+      }
+      await grants.deleteSessionsOfAccount(accountId);
+      return ids.length;
+    },
+
+    /** last_used_at bookkeeping; called from provider events, so it never throws. */
+    touch(grantId: string): void {
+      const now = clock();
+      if ((lastTouched.get(grantId) ?? 0) > now - LAST_USED_RESOLUTION_SECONDS * 1000) return;
+      if (lastTouched.size > 10_000) lastTouched.clear();
+      lastTouched.set(grantId, now);
+      grants.touch(grantId, new Date(now), LAST_USED_RESOLUTION_SECONDS).catch((error: Error) => logger.warn('grant last_used_at update failed', { error: error.message }));
+    },
+  };
+}
+
+export type GrantService = ReturnType<typeof grantService>;

@@ -1,0 +1,81 @@
+import { errors, type Configuration, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
+import { checkRedirectUris } from '../clients/redirect-uris.js';
+import { generateSecret } from '../crypto/secrets.js';
+import { DEFAULT_CLIENT_SCOPE, HASHED_SECRET_PREFIX } from './client-metadata.js';
+
+type Features = NonNullable<Configuration['features']>;
+
+/** The policy every admin-issued initial access token carries (and so every registration access token). */
+export const DCR_POLICY = 'dcr-defaults';
+
+/** Decisions only an admin makes through /admin/clients. */
+const ADMIN_ONLY = ['first_party', 'require_pkce', 'workspace_id'];
+
+/**
+ * RFC 7591/7592 through oidc-provider's own registration endpoints, gated by initial access tokens that
+ * only the admin API issues. Self-registered clients get our redirect URI rules, the default scope set
+ * (never `admin`) and the `default` workspace.
+ * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#featuresregistration
+ */
+export const registration: Features['registration'] = {
+  enabled: true,
+  initialAccessToken: true,
+  // RFC 7591 §3.2.1 secrets: 256 random bits from unreserved characters (safe in HTTP Basic).
+  secretFactory: () => generateSecret(256),
+  policies: {
+    [DCR_POLICY]: (_ctx, properties) => {
+      for (const key of ADMIN_ONLY) {
+        if (key in properties) throw new errors.InvalidClientMetadata(`${key} is set by an administrator, not by dynamic registration`);
+      }
+      const problem = checkRedirectUris(properties);
+      if (problem) throw new errors.InvalidRedirectUri(problem);
+      const scope = typeof properties.scope === 'string' ? properties.scope : DEFAULT_CLIENT_SCOPE;
+      if (scope.split(' ').includes('admin')) throw new errors.InvalidClientMetadata('the admin scope cannot be registered dynamically');
+      properties.scope = scope;
+    },
+  },
+};
+
+export const registrationManagement: Features['registrationManagement'] = { enabled: true, rotateRegistrationAccessToken: true };
+
+/**
+ * Secrets are stored hashed (DESIGN.md, facts that bite): RFC 7592 reads must never echo the stored hash,
+ * and an update that repeats the client's real secret (RFC 7592 §2.2) is checked against the hash.
+ */
+export function installRegistrationSecretGuard(provider: Provider): void {
+  provider.use(async (ctx: KoaContextWithOIDC, next) => {
+    if (ctx.method === 'PUT' && ctx.path.startsWith('/reg/') && ctx.is('application/json')) await checkEchoedSecret(provider, ctx);
+    await next();
+    const body = ctx.body as { client_secret?: unknown } | undefined;
+    if (typeof body?.client_secret === 'string' && body.client_secret.startsWith(HASHED_SECRET_PREFIX)) delete body.client_secret;
+  });
+}
+
+const BODY_LIMIT = 56 * 1024;
+
+/**
+ * Reads the PUT body once; when it repeats the client's secret and the secret matches the stored hash, the
+ * field is dropped so the provider (which compares against what it holds) accepts it. The provider then
+ * uses the pre-read body (`req.body`).
+ */
+async function checkEchoedSecret(provider: Provider, ctx: KoaContextWithOIDC): Promise<void> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > BODY_LIMIT) throw new errors.InvalidRequest('request entity too large');
+    chunks.push(chunk as Buffer);
+  }
+  const raw = Buffer.concat(chunks).toString('utf8');
+  let parsed: Record<string, unknown> | undefined;
+  try {
+    parsed = JSON.parse(raw) as Record<string, unknown>;
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed && typeof parsed.client_secret === 'string') {
+    const client = await provider.Client.find(decodeURIComponent(ctx.path.slice('/reg/'.length)));
+    if (client && (await client.compareClientSecret(parsed.client_secret))) delete parsed.client_secret;
+  }
+  (ctx.req as typeof ctx.req & { body?: unknown }).body = parsed && typeof parsed === 'object' ? parsed : raw;
+}

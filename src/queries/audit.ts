@@ -1,0 +1,55 @@
+import type { Knex } from 'knex';
+
+export interface AuditEventWrite {
+  type: string;
+  outcome: 'success' | 'failure';
+  actor: string;
+  workspace_id?: string | null;
+  client_id?: string | null;
+  account_id?: string | null;
+  ip?: string | null;
+  request_id?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export interface AuditEventRow extends Required<Omit<AuditEventWrite, 'details'>> {
+  id: string;
+  created_at: Date;
+  details: Record<string, unknown>;
+}
+
+export interface AuditFilter {
+  type?: string;
+  client_id?: string;
+  account_id?: string;
+  actor?: string;
+  since?: Date;
+  /** Only events older than this id (the cursor). */
+  beforeId?: string;
+  limit: number;
+}
+
+export function auditQueries(db: Knex) {
+  return {
+    async insert(event: AuditEventWrite): Promise<void> {
+      await db('audit_events').insert({ ...event, details: JSON.stringify(event.details ?? {}) });
+    },
+    /** Newest first, keyset-paginated on the id. */
+    async list(filter: AuditFilter): Promise<AuditEventRow[]> {
+      const q = db('audit_events').orderBy('id', 'desc').limit(filter.limit);
+      for (const key of ['type', 'client_id', 'account_id', 'actor'] as const) {
+        if (filter[key] !== undefined) q.where(key, filter[key]);
+      }
+      if (filter.since) q.where('created_at', '>=', filter.since);
+      if (filter.beforeId) q.where('id', '<', filter.beforeId);
+      const rows = await q.select('*');
+      // bigint ids come back as strings from pg; keep one type whatever the driver.
+      return rows.map((row: AuditEventRow) => ({ ...row, id: String(row.id) }));
+    },
+    async deleteOlderThan(cutoff: Date): Promise<number> {
+      return db('audit_events').where('created_at', '<', cutoff).delete();
+    },
+  };
+}
+
+export type AuditQueries = ReturnType<typeof auditQueries>;

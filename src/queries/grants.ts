@@ -1,0 +1,66 @@
+import type { Knex } from 'knex';
+
+export interface GrantRow {
+  grant_id: string;
+  client_id: string;
+  account_id: string;
+  payload: Record<string, unknown>;
+  last_used_at: Date | null;
+  expires_at: Date | null;
+  client_name: string | null;
+}
+
+/**
+ * Grant management over oidc-provider's stored grants and sessions (model `Grant` / `Session` rows of
+ * oidc_models). Tokens themselves are revoked through the adapter, which also covers Redis.
+ */
+export function grantQueries(db: Knex) {
+  const live = (now: Date) => (q: Knex.QueryBuilder) => q.whereNull('g.expires_at').orWhere('g.expires_at', '>', now);
+  return {
+    async listForAccount(accountId: string, now: Date): Promise<GrantRow[]> {
+      return db({ g: 'oidc_models' })
+        .leftJoin({ c: 'clients' }, 'c.client_id', 'g.client_id')
+        .where({ 'g.model': 'Grant', 'g.account_id': accountId })
+        .andWhere(live(now))
+        .orderBy('g.id')
+        .select(
+          'g.id as grant_id',
+          'g.client_id',
+          'g.account_id',
+          'g.payload',
+          'g.last_used_at',
+          'g.expires_at',
+          db.raw("c.metadata->>'client_name' as client_name"),
+        );
+    },
+    async find(grantId: string): Promise<Pick<GrantRow, 'grant_id' | 'client_id' | 'account_id'> | undefined> {
+      return db('oidc_models').where({ model: 'Grant', id: grantId }).first('id as grant_id', 'client_id', 'account_id');
+    },
+    async idsForClient(clientId: string): Promise<string[]> {
+      return db('oidc_models').where({ model: 'Grant', client_id: clientId }).pluck('id');
+    },
+    async idsForAccount(accountId: string): Promise<string[]> {
+      return db('oidc_models').where({ model: 'Grant', account_id: accountId }).pluck('id');
+    },
+    /** Coarse bookkeeping (DESIGN.md, hot-path writes): at most one write per grant per `minIntervalSeconds`. */
+    async touch(grantId: string, now: Date, minIntervalSeconds: number): Promise<void> {
+      await db('oidc_models')
+        .where({ model: 'Grant', id: grantId })
+        .andWhere((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', new Date(now.getTime() - minIntervalSeconds * 1000)))
+        .update({ last_used_at: now });
+    },
+    /** Removes the grant from the browser sessions that list it (`authorizations[clientId]`). */
+    async detachFromSessions(accountId: string, clientId: string, grantId: string): Promise<number> {
+      return db('oidc_models')
+        .where({ model: 'Session', account_id: accountId })
+        .andWhereRaw("payload->'authorizations'->?->>'grantId' = ?", [clientId, grantId])
+        .update({ payload: db.raw("payload #- ARRAY['authorizations', ?]::text[]", [clientId]) });
+    },
+    /** Signs the account out of every browser session (user deletion). */
+    async deleteSessionsOfAccount(accountId: string): Promise<number> {
+      return db('oidc_models').where({ model: 'Session', account_id: accountId }).delete();
+    },
+  };
+}
+
+export type GrantQueries = ReturnType<typeof grantQueries>;
