@@ -48,6 +48,8 @@ export const defaults = {
   refreshTokenReuseGraceSeconds: 10,
   /** Old signing keys stay published (and verifiable) this long after a rotation. */
   signingKeyOverlapSeconds: 24 * 60 * 60,
+  /** Audit events older than this are deleted by the sweeper; 0 keeps them forever. */
+  auditRetentionDays: 365,
   /** How often expired rows are swept from the SQL store; 0 disables the in-process sweeper. */
   sweepIntervalSeconds: 15 * 60,
   /** Outside production: create the demo user and demo client at start. */

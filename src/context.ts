@@ -95,7 +95,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     const clientAdmin = clientAdminService({ provider, clients: queries.clients, workspaces: queries.workspaces, grants, audit, keyring });
     const userAdmin = userAdminService({ users: queries.users, workspaces: queries.workspaces, grants, audit });
     const resolveToken = createTokenResolver(provider, async (accountId) => (await accounts.find(accountId))?.workspace_id);
-    stopSweeper = startSweeper({ queries, logger, clock, intervalSeconds: config.sweepIntervalSeconds });
+    stopSweeper = startSweeper({ queries, logger, clock, intervalSeconds: config.sweepIntervalSeconds, auditRetentionDays: config.auditRetentionDays });
 
     const redisClient = redis;
     return {

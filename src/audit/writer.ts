@@ -3,7 +3,7 @@ import type { AuditQueries } from '../queries/audit.js';
 import type { AuditEvent } from './types.js';
 
 /** Keys that may carry a secret: never stored, whatever a caller passes (defence in depth). */
-const SECRET_KEY = /token|secret|password|assertion|code_verifier|^code$|cookie|authorization/i;
+const SECRET_KEY = /(token|secret|password|assertion|verifier|cookie|authorization)$|^code$/i;
 
 function scrub(details: Record<string, unknown> | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -25,12 +25,14 @@ export function toClientRow(metadata: Record<string, unknown>, keyring: KeyRing)
   const { client_id, client_secret, workspace_id, ...rest } = metadata;
   const clientId = String(client_id);
   const secret = typeof client_secret === 'string' ? client_secret : undefined;
-  const asKey = secret !== undefined && needsSecretAsKey(rest);
+  // The provider writes back what it loaded (RFC 7592 update): an already-hashed secret stays that hash.
+  const storedHash = secret?.startsWith(HASHED_SECRET_PREFIX) ? secret.slice(HASHED_SECRET_PREFIX.length) : undefined;
+  const asKey = secret !== undefined && storedHash === undefined && needsSecretAsKey(rest);
   return {
     client_id: clientId,
     workspace_id: typeof workspace_id === 'string' ? workspace_id : 'default',
     metadata: rest,
-    secret_hash: secret !== undefined && !asKey ? sha256(secret) : null,
+    secret_hash: storedHash ?? (secret !== undefined && !asKey ? sha256(secret) : null),
     secret_encrypted: secret !== undefined && asKey ? keyring.encrypt(secret, secretAad(clientId)) : null,
   };
 }

@@ -3,17 +3,34 @@ import type { Queries } from '../queries/index.js';
 import type { Clock } from './adapter/artifact-store.js';
 
 /**
- * Deletes expired oidc artifacts from Postgres every `intervalSeconds` (Redis expires its own keys).
+ * Deletes expired oidc artifacts (Redis expires its own keys) and old audit events every `intervalSeconds`.
  * Reads already ignore expired rows, so the sweep only reclaims space; running it on several instances is harmless.
  */
-export function startSweeper(deps: { queries: Queries; logger: Logger; clock: Clock; intervalSeconds: number }): () => void {
+export interface SweeperDependencies {
+  queries: Queries;
+  logger: Logger;
+  clock: Clock;
+  intervalSeconds: number;
+  /** Audit events older than this many days go; 0 keeps them. */
+  auditRetentionDays: number;
+}
+
+/** One sweep: expired oidc artifacts, and audit events past retention. Exported for the tests. */
+export async function sweepOnce(deps: Omit<SweeperDependencies, 'intervalSeconds'>): Promise<{ artifacts: number; auditEvents: number }> {
+  const now = deps.clock();
+  const artifacts = await deps.queries.oidcModels.deleteExpired(new Date(now));
+  const auditEvents = deps.auditRetentionDays > 0 ? await deps.queries.audit.deleteOlderThan(new Date(now - deps.auditRetentionDays * 86_400_000)) : 0;
+  return { artifacts, auditEvents };
+}
+
+export function startSweeper(deps: SweeperDependencies): () => void {
   if (deps.intervalSeconds <= 0) return () => {};
   const sweep = async () => {
     try {
-      const deleted = await deps.queries.oidcModels.deleteExpired(new Date(deps.clock()));
-      if (deleted) deps.logger.info('swept expired oidc artifacts', { deleted });
+      const deleted = await sweepOnce(deps);
+      if (deleted.artifacts || deleted.auditEvents) deps.logger.info('swept expired rows', deleted);
     } catch (error) {
-      deps.logger.warn('sweep of expired oidc artifacts failed', { error: (error as Error).message });
+      deps.logger.warn('sweep of expired rows failed', { error: (error as Error).message });
     }
   };
   const timer = setInterval(sweep, deps.intervalSeconds * 1000);

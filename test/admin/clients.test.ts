@@ -1,0 +1,240 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { adminToken, api, clientCredentialsToken } from '../support/api.js';
+import { authorize, createUser, introspect, postForm, REDIRECT_URI } from '../support/flow.js';
+
+let server: TestServer;
+let admin: ReturnType<typeof api>;
+let introspector: { client_id: string; client_secret?: string };
+
+beforeAll(async () => {
+  server = await startTestServer();
+  admin = api(server, await adminToken(server));
+  introspector = await server.context.clients.register({ client_name: 'RS', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'openid' });
+});
+afterAll(async () => server.destroy());
+
+const clientCount = async () => Number((await server.context.database.db('clients').count({ n: '*' }).first())!.n);
+const thirdParty = (extra: Record<string, unknown> = {}) => ({
+  client_name: 'Third-party app',
+  redirect_uris: [REDIRECT_URI],
+  grant_types: ['authorization_code', 'refresh_token'],
+  scope: 'openid email profile offline_access',
+  ...extra,
+});
+
+describe('admin authentication', () => {
+  test('no token: 401 with a Bearer challenge and no error code', async () => {
+    const response = await api(server).get('/admin/clients');
+    expect(response.status).toBe(401);
+    expect(response.body.error).toBe('invalid_token');
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="admin"');
+  });
+
+  test('unknown token: 401 invalid_token', async () => {
+    const response = await api(server, 'not-a-token-of-this-server').get('/admin/clients');
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  });
+
+  test('a valid token without the admin scope: 403 insufficient_scope', async () => {
+    const reader = await server.context.clients.register({ client_name: 'Worker', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'integrations:token' });
+    const token = await clientCredentialsToken(server, reader, 'integrations:token');
+    const response = await api(server, token).get('/admin/clients');
+    expect(response.status).toBe(403);
+    expect(response.body.error).toBe('insufficient_scope');
+    expect(response.headers.get('www-authenticate')).toContain('scope="admin"');
+  });
+
+  test('a client may not obtain the admin scope unless its metadata lists it', async () => {
+    const other = await server.context.clients.register({ client_name: 'Sneaky', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'openid' });
+    const response = await postForm(server, '/token', { grant_type: 'client_credentials', scope: 'admin' }, other);
+    expect(response.status).toBe(400);
+    expect(response.body.error).toBe('invalid_scope');
+  });
+});
+
+describe('clients', () => {
+  test('create returns the secret once; reads never do; the store keeps only a hash', async () => {
+    const created = await admin.post('/admin/clients', thirdParty());
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ client_name: 'Third-party app', workspace_id: 'default', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'client_secret_basic' });
+    // 256 bits of randomness in base64url: 43 characters.
+    expect(created.body.client_secret).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+
+    const read = await admin.get(`/admin/clients/${created.body.client_id}`);
+    expect(read.status).toBe(200);
+    expect(read.body).not.toHaveProperty('client_secret');
+    expect(JSON.stringify(read.body)).not.toContain(created.body.client_secret);
+    const list = await admin.get('/admin/clients?limit=1000');
+    expect(JSON.stringify(list.body)).not.toContain(created.body.client_secret);
+
+    const row = await server.context.database.db('clients').where({ client_id: created.body.client_id }).first();
+    expect(JSON.stringify(row)).not.toContain(created.body.client_secret);
+    expect(row.secret_hash).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  test('a registered client runs the authorization-code + PKCE flow at once', async () => {
+    const created = await admin.post('/admin/clients', thirdParty());
+    const { tokens } = await authorize(server, created.body, await createUser(server), 'openid email offline_access');
+    expect(tokens.access_token).toBeTruthy();
+    expect(tokens.refresh_token).toBeTruthy();
+    expect((await introspect(server, introspector, tokens.access_token)).active).toBe(true);
+  });
+
+  test.each([
+    ['http on a public host', { redirect_uris: ['http://app.example.com/cb'] }, 'invalid_redirect_uri'],
+    ['a wildcard', { redirect_uris: ['https://*.example.com/cb'] }, 'invalid_redirect_uri'],
+    ['a fragment', { redirect_uris: ['https://app.example.com/cb#x'] }, 'invalid_redirect_uri'],
+    ['a custom scheme for a web app', { redirect_uris: ['com.example.app:/cb'] }, 'invalid_redirect_uri'],
+    ['an unknown auth method', { token_endpoint_auth_method: 'magic' }, 'invalid_client_metadata'],
+    ['implicit', { response_types: ['id_token'] }, 'invalid_client_metadata'],
+    ['a client-chosen secret', { client_secret: 'mine' }, 'invalid_client_metadata'],
+    ['an unknown workspace', { workspace_id: 'nope' }, 'invalid_client_metadata'],
+    ['admin with a browser grant', { scope: 'admin openid' }, 'invalid_client_metadata'],
+    ['a bad client_id', { client_id: 'a b' }, 'invalid_client_metadata'],
+    ['a non-boolean flag', { first_party: 'yes' }, 'invalid_client_metadata'],
+  ])('bad metadata (%s) is a 400 %s and creates nothing', async (_name, extra, code) => {
+    const before = await clientCount();
+    const response = await admin.post('/admin/clients', thirdParty(extra));
+    expect(response.status).toBe(400);
+    expect(response.body.error).toBe(code);
+    expect(response.body.error_description).toEqual(expect.any(String));
+    expect(await clientCount()).toBe(before);
+  });
+
+  test('loopback http and native private-use schemes are accepted', async () => {
+    const loopback = await admin.post('/admin/clients', thirdParty({ redirect_uris: ['http://127.0.0.1:8080/cb', 'http://localhost/cb'] }));
+    expect(loopback.status).toBe(201);
+    const native = await admin.post('/admin/clients', thirdParty({ application_type: 'native', token_endpoint_auth_method: 'none', redirect_uris: ['com.example.app:/oauth2redirect'] }));
+    expect(native.status).toBe(201);
+    expect(native.body).not.toHaveProperty('client_secret');
+  });
+
+  test('malformed JSON is a 400', async () => {
+    const response = await admin.post('/admin/clients', '{"client_name":', {});
+    expect(response.status).toBe(400);
+    expect(response.body.error).toBe('invalid_request');
+  });
+
+  test('a taken client_id is a 409', async () => {
+    expect((await admin.post('/admin/clients', thirdParty({ client_id: 'fixed-id' }))).status).toBe(201);
+    const again = await admin.post('/admin/clients', thirdParty({ client_id: 'fixed-id' }));
+    expect(again.status).toBe(409);
+    expect(again.body.error).toBe('client_id_taken');
+  });
+
+  test('unknown clients are 404 on every route', async () => {
+    for (const response of [
+      await admin.get('/admin/clients/missing'),
+      await admin.patch('/admin/clients/missing', { client_name: 'x' }),
+      await admin.delete('/admin/clients/missing'),
+      await admin.post('/admin/clients/missing/secret'),
+    ]) {
+      expect(response.status).toBe(404);
+      expect(response.body.error).toBe('not_found');
+    }
+  });
+
+  test('update changes metadata; a bad update is a 400 and changes nothing', async () => {
+    const created = await admin.post('/admin/clients', thirdParty());
+    const id = created.body.client_id;
+    const updated = await admin.patch(`/admin/clients/${id}`, { client_name: 'Renamed', redirect_uris: ['https://rp.example.com/new'] });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ client_name: 'Renamed', redirect_uris: ['https://rp.example.com/new'] });
+    expect(updated.body).not.toHaveProperty('client_secret');
+
+    const bad = await admin.patch(`/admin/clients/${id}`, { client_name: 'Broken', redirect_uris: ['http://evil.example.com/cb'] });
+    expect(bad.status).toBe(400);
+    expect((await admin.get(`/admin/clients/${id}`)).body).toMatchObject({ client_name: 'Renamed', redirect_uris: ['https://rp.example.com/new'] });
+    expect((await admin.patch(`/admin/clients/${id}`, { client_id: 'other' })).status).toBe(400);
+  });
+
+  test('rotating the secret: the new one works, the old one does not', async () => {
+    const created = await admin.post('/admin/clients', thirdParty());
+    const id = created.body.client_id;
+    const rotated = await admin.post(`/admin/clients/${id}/secret`);
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.client_secret).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+    expect(rotated.body.client_secret).not.toBe(created.body.client_secret);
+
+    const probe = (secret: string) => postForm(server, '/token/introspection', { token: 'x' }, { client_id: id, client_secret: secret });
+    expect((await probe(rotated.body.client_secret)).status).toBe(200);
+    const old = await probe(created.body.client_secret);
+    expect(old.status).toBe(401);
+    expect(old.body.error).toBe('invalid_client');
+  });
+
+  test('a public client has no secret to rotate', async () => {
+    const created = await admin.post('/admin/clients', thirdParty({ token_endpoint_auth_method: 'none' }));
+    const response = await admin.post(`/admin/clients/${created.body.client_id}/secret`);
+    expect(response.status).toBe(400);
+  });
+
+  test('a client that needs its secret as an HMAC key keeps it encrypted, not hashed', async () => {
+    const created = await admin.post('/admin/clients', thirdParty({ token_endpoint_auth_method: 'client_secret_jwt' }));
+    expect(created.status).toBe(201);
+    const row = await server.context.database.db('clients').where({ client_id: created.body.client_id }).first();
+    expect(row.secret_hash).toBeNull();
+    expect(row.secret_encrypted).toMatch(/^v1\./);
+    expect(row.secret_encrypted).not.toContain(created.body.client_secret);
+    // RFC 7523 client assertion signed with the secret as the HMAC key.
+    const key = new TextEncoder().encode(created.body.client_secret);
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(created.body.client_id)
+      .setSubject(created.body.client_id)
+      .setAudience(server.url)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(key);
+    const probe = await postForm(server, '/token/introspection', {
+      token: 'x',
+      client_id: created.body.client_id,
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    });
+    expect(probe.status).toBe(200);
+  });
+
+  test('deleting a client kills its grants and tokens, client_credentials tokens included', async () => {
+    const created = await admin.post('/admin/clients', thirdParty({ grant_types: ['authorization_code', 'refresh_token', 'client_credentials'] }));
+    const { tokens } = await authorize(server, created.body, await createUser(server), 'openid offline_access');
+    const machineToken = await clientCredentialsToken(server, created.body, 'openid');
+    expect((await introspect(server, introspector, machineToken)).active).toBe(true);
+
+    const deleted = await admin.delete(`/admin/clients/${created.body.client_id}`);
+    expect(deleted.status).toBe(204);
+    expect((await admin.get(`/admin/clients/${created.body.client_id}`)).status).toBe(404);
+    for (const token of [tokens.access_token, tokens.refresh_token!, machineToken]) {
+      expect(await introspect(server, introspector, token)).toEqual({ active: false });
+    }
+    const grants = await server.context.database.db('oidc_models').where({ model: 'Grant', client_id: created.body.client_id });
+    expect(grants).toHaveLength(0);
+  });
+
+  test('list pages with a cursor; bad paging input is a 400', async () => {
+    for (let i = 0; i < 3; i += 1) await admin.post('/admin/clients', thirdParty());
+    const first = await admin.get('/admin/clients?limit=2');
+    expect(first.status).toBe(200);
+    expect(first.body.items).toHaveLength(2);
+    expect(first.body.next_cursor).toEqual(expect.any(String));
+    const second = await admin.get(`/admin/clients?limit=2&cursor=${first.body.next_cursor}`);
+    expect(second.body.items[0].client_id > first.body.items[1].client_id).toBe(true);
+
+    let seen = 0;
+    let cursor: string | null = null;
+    do {
+      const pageResponse: { body: { items: unknown[]; next_cursor: string | null } } = await admin.get(`/admin/clients?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      seen += pageResponse.body.items.length;
+      cursor = pageResponse.body.next_cursor;
+    } while (cursor);
+    expect(seen).toBe(await clientCount());
+
+    expect((await admin.get('/admin/clients?limit=0')).status).toBe(400);
+    expect((await admin.get('/admin/clients?limit=1001')).status).toBe(400);
+    expect((await admin.get('/admin/clients?cursor=garbage')).status).toBe(400);
+  });
+});
