@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import Koa from 'koa';
 import type { AppContext } from './context.js';
-import { errorHandler } from './http/errors.js';
+import { errorHandler, notFound } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
 import { requestContext, securityHeaders } from './http/request-context.js';
 import { interactionCsrf } from './interactions/csrf.js';
@@ -35,8 +35,14 @@ export function createApp(context: AppContext): Koa {
   app.use(errorHandler(logger));
   for (const router of routers) {
     app.use(router.routes());
-    app.use(router.allowedMethods());
+    app.use(router.allowedMethods({ throw: true }));
   }
+
+  // Our API prefixes never fall through to the provider: an unknown route there is a JSON 404.
+  app.use(async (ctx, next) => {
+    if (/^\/(admin|account|integrations)(\/|$)/.test(ctx.path)) throw notFound(`no route ${ctx.method} ${ctx.path}`);
+    await next();
+  });
 
   const providerCallback = provider.callback();
   app.use(async (ctx) => {

@@ -37,7 +37,7 @@ export function adminRoutes(deps: AdminDependencies): Router {
     initialAccessTokenRoutes(deps.provider, deps.audit),
     auditRoutes(deps.queries.audit),
   ]) {
-    router.use(child.routes(), child.allowedMethods());
+    router.use(child.routes(), child.allowedMethods({ throw: true }));
   }
   return router;
 }

@@ -125,6 +125,14 @@ describe('clients', () => {
     expect(again.body.error).toBe('client_id_taken');
   });
 
+  test('unknown admin routes and methods are JSON errors, never the provider', async () => {
+    for (const response of [await admin.get('/admin/nope'), await admin.put('/admin/clients', {}), await api(server).get('/account/nope')]) {
+      expect(response.status).toBeGreaterThanOrEqual(404);
+      expect(response.status).toBeLessThan(406);
+      expect(response.body).toEqual({ error: expect.stringMatching(/^(not_found|method_not_allowed)$/), error_description: expect.any(String) });
+    }
+  });
+
   test('unknown clients are 404 on every route', async () => {
     for (const response of [
       await admin.get('/admin/clients/missing'),
