@@ -67,7 +67,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     const queries = createQueries(database.db);
     const accounts = accountService(queries.users);
     const clients = clientService(queries.clients, keyring);
-    await runSeeds({ queries, accounts, clients, logger, seedDemo: config.seedDemo });
+    await runSeeds({ queries, accounts, clients, logger, seedDemo: config.seedDemo, issuer: config.issuer });
     await ensureBootstrapAdmin(clients, config.bootstrapAdmin);
 
     redis = await openRedis(config);

@@ -1,8 +1,76 @@
+import { createHmac } from 'node:crypto';
 import Router from '@koa/router';
+import { koaBody } from 'koa-body';
+import type { Context } from 'koa';
+import { z } from 'zod';
 import type { AppContext } from '../context.js';
+import { forbidden, notFound } from '../http/errors.js';
+import { interactionCsrf } from '../interactions/csrf.js';
+import { PAGE_CSP } from '../views/html.js';
+import { accountPage } from '../views/account-page.js';
+import { ACCOUNT_CONSOLE_CLIENT_ID } from '../../seeds/index.js';
+import { signedInUser } from './browser-session.js';
+import { accountSignIn } from './signin.js';
 
-/** The account page at /account (browser session): "Apps with access" and "Linked accounts". */
-export function accountPageRoutes(_context: AppContext): Router {
+const revokeForm = z.object({ csrf: z.string().max(200) });
+const grantIdParam = z.string().min(1).max(200).regex(/^[A-Za-z0-9_-]+$/);
+const pageQuery = z.object({ revoked: z.literal('1').optional() });
+
+/**
+ * The account page at /account, for the user's browser session: "Apps with access" (revoke one per form) and
+ * "Linked accounts". Signed out, the browser goes through the account-console client's sign-in (./signin.ts).
+ * Forms carry an HMAC token bound to the provider session and are Origin-checked, like the interaction forms.
+ */
+export function accountPageRoutes(context: AppContext): Router {
+  const { config, provider, grants, accounts, keyring, clock } = context;
   const router = new Router();
+  // Secrets derived from the key ring (rotating ENCRYPTION_KEYS rotates them), one per purpose.
+  const derive = (purpose: string) => createHmac('sha256', keyring.keyMaterial()[0]!).update(purpose).digest();
+  const csrf = interactionCsrf(derive('account-page-csrf'), config.issuer);
+  const signIn = accountSignIn({ provider, issuer: config.issuer, secret: derive('account-signin'), clock });
+  const form = koaBody({ urlencoded: true, json: false, multipart: false, formLimit: '16kb' });
+  const csrfSubject = (sessionUid: string) => `account:${sessionUid}`;
+
+  const toSignIn = (ctx: Context) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 303;
+    ctx.redirect('/account/signin');
+  };
+
+  router.get('/account', async (ctx) => {
+    const user = await signedInUser(provider, ctx);
+    const account = user && (await accounts.find(user.accountId));
+    if (!user || !account) return toSignIn(ctx);
+    const apps = (await grants.listForAccount(account.id)).filter((app) => app.client_id !== ACCOUNT_CONSOLE_CLIENT_ID);
+    ctx.set('Content-Security-Policy', PAGE_CSP);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'html';
+    ctx.body = accountPage({
+      email: account.email,
+      apps,
+      csrf: csrf.tokenFor(csrfSubject(user.sessionUid)),
+      revoked: pageQuery.safeParse(ctx.query).data?.revoked === '1',
+      signOutUrl: provider.pathFor('end_session'),
+    });
+  });
+
+  router.get('/account/signin', (ctx) => signIn.start(ctx));
+  router.get('/account/callback', (ctx) => signIn.finish(ctx));
+
+  router.post('/account/grants/:grantId/revoke', form, async (ctx) => {
+    const user = await signedInUser(provider, ctx);
+    if (!user) throw forbidden('you are not signed in; open your account page and try again');
+    const body = revokeForm.safeParse(ctx.request.body);
+    csrf.verify(ctx, csrfSubject(user.sessionUid), body.data?.csrf);
+    const grantId = grantIdParam.safeParse(ctx.params.grantId);
+    const origin = { actor: `user:${user.accountId}`, ip: ctx.ip, requestId: ctx.state.requestId };
+    if (!grantId.success || !(await grants.revokeForAccount(user.accountId, grantId.data, origin))) {
+      throw notFound('this app has no access to your account (any more)');
+    }
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 303;
+    ctx.redirect('/account?revoked=1');
+  });
+
   return router;
 }

@@ -9,6 +9,16 @@ import type { Config } from '../config.js';
 // Return BIGINT (COUNT(*)) as numbers; our counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
+/**
+ * knex-pglite 0.14 labels a delete `DEL`, so knex's pg dialect does not recognise it and returns the raw result
+ * object instead of the affected row count (a count loop such as the sweeper's would then never end). Relabel it.
+ */
+class PgLiteClient extends (ClientPgLite as unknown as { new (config: Knex.Config): { processResponse(obj: { method?: string }, runner: unknown): unknown } }) {
+  override processResponse(obj: { method?: string }, runner: unknown): unknown {
+    return super.processResponse(obj.method === 'del' ? { ...obj, method: 'delete' } : obj, runner);
+  }
+}
+
 export interface Database {
   db: Knex;
   kind: 'postgres' | 'pglite';
@@ -43,7 +53,7 @@ export async function openDatabase(config: Config): Promise<Database> {
   const pglite = await PGlite.create(dataDir);
   await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"; SET search_path TO "${schema}"`);
   const db = knexFactory({
-    client: ClientPgLite as unknown as typeof knexFactory.Client,
+    client: PgLiteClient as unknown as typeof knexFactory.Client,
     dialect: 'postgres',
     connection: { pglite } as unknown as Knex.StaticConnectionConfig,
     searchPath: [schema],

@@ -7,6 +7,7 @@ import type { AccountService } from '../accounts/service.js';
 import type { Queries } from '../queries/index.js';
 import { CLAIMS, createFindAccount } from './accounts.js';
 import { DEFAULT_CLIENT_SCOPE, extraClientMetadata, installClientSecretHashing, pkce } from './client-metadata.js';
+import { loadExistingGrant } from './first-party.js';
 import { logoutPages, renderError } from './pages.js';
 import { expiresWithSession, issueRefreshToken, rotateRefreshToken, ttlPolicy } from './policies.js';
 import { resourceIndicators } from './resource-servers.js';
@@ -73,6 +74,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       resourceIndicators: resourceIndicators(deps.queries.resourceServers, config.ttl.accessToken),
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    loadExistingGrant,
     ttl: ttlPolicy(config.ttl),
     extraTokenClaims: workspaceClaim(deps.accounts),
     issueRefreshToken,

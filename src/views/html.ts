@@ -30,6 +30,9 @@ input[type=email],input[type=text],input[type=password]{width:100%;padding:.6rem
 button{margin-top:1.25rem;width:100%;padding:.7rem;border:0;border-radius:8px;background:#2957d6;color:#fff;font:inherit;font-weight:600;cursor:pointer}
 button.secondary{background:#e6e9ef;color:#1d2433;margin-top:.5rem}.error{background:#fdecec;color:#8a1c1c;padding:.6rem .8rem;border-radius:8px}
 ul.scopes{padding-left:1.2rem}.muted{color:#5b6474;font-size:.9rem}code{background:#eef0f4;padding:.1rem .3rem;border-radius:4px}
+a{color:#2957d6}h2{font-size:1.1rem;margin:1.75rem 0 .5rem}h3{font-size:1rem;margin:0}
+ul.apps{list-style:none;padding:0;margin:0}ul.apps li{padding:.75rem 0;border-top:1px solid #e6e9ef}ul.apps p{margin:.2rem 0}
+button.danger{width:auto;margin-top:.5rem;padding:.4rem .9rem;background:#fdecec;color:#8a1c1c}.notice{background:#e8f4ec;color:#1b5e20;padding:.6rem .8rem;border-radius:8px}
 `;
 
 /** CSP hash of the one inline stylesheet, so pages need no 'unsafe-inline' and load nothing external. */

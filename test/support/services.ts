@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+
+const CHROMIUM_PATH = '/usr/bin/chromium';
+
 /**
  * Which real services this run has. Tests read the environment here (and only here): with DATABASE_URL and
  * REDIS_URL set, suites run against real Postgres and Redis; without them, against embedded PGlite.
@@ -6,22 +10,29 @@
 export const services = {
   databaseUrl: process.env.DATABASE_URL || undefined,
   redisUrl: process.env.REDIS_URL || undefined,
+  /** Debian's chromium, for the real-browser tests (`.ci/run` installs it with apt). */
+  chromiumPath: existsSync(CHROMIUM_PATH) ? CHROMIUM_PATH : undefined,
   requireAll: process.env.TEST_REQUIRE_SERVICES === '1',
 };
 
 export const TEST_ENCRYPTION_KEYS = `test1:${Buffer.alloc(32, 7).toString('base64')},test0:${Buffer.alloc(32, 3).toString('base64')}`;
 
+const NEEDS = {
+  redis: { present: () => services.redisUrl, what: 'REDIS_URL' },
+  postgres: { present: () => services.databaseUrl, what: 'DATABASE_URL' },
+  chromium: { present: () => services.chromiumPath, what: `${CHROMIUM_PATH} (apt-get install chromium)` },
+};
+
 /**
  * `describe` when the service is there; otherwise a skipped block with a one-line reason (or a failure when
  * the run requires every service).
  */
-export function describeWith(service: 'redis' | 'postgres', name: string, body: () => void): void {
-  const present = service === 'redis' ? services.redisUrl : services.databaseUrl;
-  if (present) {
+export function describeWith(service: keyof typeof NEEDS, name: string, body: () => void): void {
+  if (NEEDS[service].present()) {
     describe(name, body);
     return;
   }
-  const reason = `${name}: skipped, needs ${service === 'redis' ? 'REDIS_URL' : 'DATABASE_URL'}`;
+  const reason = `${name}: skipped, needs ${NEEDS[service].what}`;
   if (services.requireAll) {
     describe(name, () => {
       test('required service is present', () => {
