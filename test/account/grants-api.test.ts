@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { adminToken, api } from '../support/api.js';
+import { adminToken, api, registerIntrospector } from '../support/api.js';
 import { authorize, createUser, introspect, postForm, registerClient } from '../support/flow.js';
 
 let server: TestServer;
@@ -8,7 +8,7 @@ let introspector: { client_id: string; client_secret?: string };
 
 beforeAll(async () => {
   server = await startTestServer();
-  introspector = await server.context.clients.register({ client_name: 'RS', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'openid' });
+  introspector = await registerIntrospector(server);
 });
 afterAll(async () => server.destroy());
 

@@ -1,5 +1,5 @@
 import { startTestServer, type TestServer } from '../support/server.js';
-import { adminToken, api, clientCredentialsToken } from '../support/api.js';
+import { adminToken, api, clientCredentialsToken, registerIntrospector } from '../support/api.js';
 import { authorize, introspect, PASSWORD, registerClient } from '../support/flow.js';
 
 let server: TestServer;
@@ -9,7 +9,7 @@ let introspector: { client_id: string; client_secret?: string };
 beforeAll(async () => {
   server = await startTestServer();
   admin = api(server, await adminToken(server));
-  introspector = await server.context.clients.register({ client_name: 'RS', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'openid' });
+  introspector = await registerIntrospector(server);
 });
 afterAll(async () => server.destroy());
 

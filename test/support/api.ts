@@ -60,3 +60,8 @@ export function api(server: TestServer, token?: string) {
     delete: <T = any>(path: string) => call<T>('DELETE', path),
   };
 }
+
+/** A confidential client standing in for a resource server: it may introspect any token (RFC 7662). */
+export async function registerIntrospector(server: TestServer) {
+  return server.context.clients.register({ client_name: 'Resource server', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'openid' });
+}
