@@ -10,6 +10,11 @@ export async function up(knex: Knex): Promise<void> {
     // Grants only: when a token of the grant was last issued or introspected (updated at most once a minute).
     t.timestamp('last_used_at', { useTz: true });
   });
+  // Rows written before this migration: take the owners from the payload.
+  await knex('oidc_models')
+    .whereNull('account_id')
+    .andWhere((q) => q.whereRaw("payload->>'accountId' IS NOT NULL").orWhereRaw("payload->>'clientId' IS NOT NULL"))
+    .update({ account_id: knex.raw("payload->>'accountId'"), client_id: knex.raw("payload->>'clientId'") });
   await knex.raw('CREATE INDEX oidc_models_account_index ON oidc_models (model, account_id) WHERE account_id IS NOT NULL');
   await knex.raw('CREATE INDEX oidc_models_client_index ON oidc_models (model, client_id) WHERE client_id IS NOT NULL');
 

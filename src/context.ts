@@ -24,6 +24,7 @@ import { runSeeds } from '../seeds/index.js';
 import { auditLog, type AuditLog } from './audit/writer.js';
 import { auditProviderEvents } from './audit/provider-events.js';
 import { grantService, type GrantService } from './grants/service.js';
+import { revokeGrantsOfDeletedClients } from './grants/provider-hooks.js';
 import { clientAdminService, type ClientAdminService } from './clients/admin-service.js';
 import { userAdminService, type UserAdminService } from './accounts/admin-service.js';
 import { createTokenResolver, type TokenResolver } from './http/bearer-auth.js';
@@ -92,6 +93,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     const audit = auditLog(queries.audit, logger);
     const grants = grantService({ provider, grants: queries.grants, audit, clock, logger });
     auditProviderEvents(provider, audit, { onGrantUsed: (grantId) => grants.touch(grantId) });
+    revokeGrantsOfDeletedClients(provider, grants);
     const clientAdmin = clientAdminService({ provider, clients: queries.clients, workspaces: queries.workspaces, grants, audit, keyring });
     const userAdmin = userAdminService({ users: queries.users, workspaces: queries.workspaces, grants, audit });
     const resolveToken = createTokenResolver(provider, async (accountId) => (await accounts.find(accountId))?.workspace_id);

@@ -76,11 +76,12 @@ export function userAdminService({ users, workspaces, grants, audit }: UserAdmin
       await audit.record({ ...event(origin, row), type: 'UserUpdate', details: { changed: Object.keys(changes) } });
       return toUserView(row);
     },
-    /** Revokes every grant and signs out every session of the user, then deletes them. */
+    /** Deletes the user, then revokes every grant and signs out every session of theirs. */
     async remove(id: string, origin: AuditOrigin) {
       const row = await load(id);
-      const revoked = await grants.revokeAllOfAccount(id, origin);
+      // Row first: a flow finishing meanwhile then fails in findAccount instead of leaving a live grant.
       await users.delete(id);
+      const revoked = await grants.revokeAllOfAccount(id, origin);
       await audit.record({ ...event(origin, row), type: 'UserDelete', details: { grants_revoked: revoked } });
     },
   };

@@ -11,7 +11,10 @@ export const auditQuery = pageQuery.extend({
   client_id: z.string().max(200).optional(),
   account_id: z.string().max(200).optional(),
   actor: z.string().max(300).optional(),
-  since: z.iso.datetime({ offset: true }).optional(),
+  since: z.iso
+    .datetime({ offset: true })
+    .refine((value) => Number(value.slice(0, 4)) >= 1970, 'a time after 1970')
+    .optional(),
 });
 
 export const toAuditView = (row: AuditEventRow) => ({
@@ -34,7 +37,8 @@ export function auditRoutes(audit: AuditQueries): Router {
   router.get('/', async (ctx) => {
     const query = parseQuery(ctx, auditQuery);
     const cursor = decodeCursor(query.cursor);
-    if (cursor !== undefined && !/^\d{1,19}$/.test(cursor)) throw badRequest('cursor is not one this server issued');
+    // Event ids are positive bigints: anything else (or beyond 2^63-1) was not issued here.
+    if (cursor !== undefined && (!/^\d{1,19}$/.test(cursor) || BigInt(cursor) > 9_223_372_036_854_775_807n)) throw badRequest('cursor is not one this server issued');
     const rows = await audit.list({
       type: query.type,
       client_id: query.client_id,

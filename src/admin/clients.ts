@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { originOf } from '../audit/origin.js';
 import type { ClientAdminService } from '../clients/admin-service.js';
+import { ALEXA_VENDOR_ID, GOOGLE_PROJECT_ID, VOICE_PROFILES } from '../clients/voice-profiles.js';
 import { decodeCursor, page, pageQuery } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
 
@@ -16,9 +17,12 @@ const ours = {
   redirect_uris: z.array(z.string().max(2000)).max(50).optional(),
   grant_types: z.array(z.string()).optional(),
   scope: z.string().max(2000).optional(),
+  profile: z.enum(VOICE_PROFILES).optional(),
+  alexa_vendor_id: z.string().regex(ALEXA_VENDOR_ID, 'upper-case letters and digits (Alexa developer console)').optional(),
+  google_project_id: z.string().regex(GOOGLE_PROJECT_ID, 'a Google Cloud project id').optional(),
 };
 
-const NOT_YET = ['profile', 'alexa_vendor_id', 'google_project_id', 'role_map', 'token_exchange_audiences'];
+const NOT_YET = ['role_map', 'token_exchange_audiences'];
 const FORBIDDEN = ['client_secret', 'client_secret_expires_at', 'client_id_issued_at', 'registration_access_token', 'registration_client_uri'];
 
 const refuse = (keys: string[], why: string) => (body: Record<string, unknown>, ctx: z.RefinementCtx) => {
@@ -41,6 +45,7 @@ export const updateClientBody = z
     grant_types: ours.grant_types,
     scope: ours.scope,
   })
+  .superRefine(refuse(['profile', 'alexa_vendor_id', 'google_project_id'], 'is fixed at creation; create a new client for another platform'))
   .superRefine(refuse([...FORBIDDEN, 'client_id'], 'cannot be changed here'))
   .superRefine(refuse(NOT_YET, 'is not supported by this version'));
 

@@ -24,7 +24,7 @@ export function initialAccessTokenRoutes(provider: Provider, audit: AuditLog): R
     ctx.body = {
       initial_access_token: value,
       expires_at: new Date((token.exp ?? 0) * 1000).toISOString(),
-      registration_endpoint: new URL('/reg', provider.issuer).href,
+      registration_endpoint: `${provider.issuer}${provider.pathFor('registration')}`,
     };
   });
   return router;

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import type { UserAdminService } from '../accounts/admin-service.js';
 import { originOf } from '../audit/origin.js';
+import { badRequest } from '../http/errors.js';
 import { decodeCursor, page, pageQuery } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
 
@@ -37,7 +38,9 @@ export function userRoutes(service: UserAdminService): Router {
   });
   router.get('/', async (ctx) => {
     const query = parseQuery(ctx, listUsersQuery);
-    const rows = await service.list({ workspaceId: query.workspace_id, afterId: decodeCursor(query.cursor) }, query.limit + 1);
+    const afterId = decodeCursor(query.cursor);
+    if (afterId !== undefined && !z.uuid().safeParse(afterId).success) throw badRequest('cursor is not one this server issued');
+    const rows = await service.list({ workspaceId: query.workspace_id, afterId }, query.limit + 1);
     ctx.body = page(rows, query.limit, (row) => row.id);
   });
   router.get('/:id', async (ctx) => {

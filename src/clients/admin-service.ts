@@ -10,6 +10,7 @@ import type { ClientQueries, ClientRow } from '../queries/clients.js';
 import type { WorkspaceQueries } from '../queries/workspaces.js';
 import { DEFAULT_CLIENT_SCOPE } from '../oidc/client-metadata.js';
 import { checkRedirectUris } from './redirect-uris.js';
+import { applyVoiceProfile } from './voice-profiles.js';
 import { needsSecretAsKey, toClientRow } from './store.js';
 
 /** What the admin API shows of a client: its metadata, never the secret or its hash. */
@@ -67,6 +68,11 @@ export function clientAdminService({ provider, clients, workspaces, grants, audi
     if (problem) throw badRequest(problem, 'invalid_redirect_uri');
     const scopes = String(metadata.scope ?? '').split(' ');
     const grantTypes = metadata.grant_types as string[];
+    // RFC 6749 §4.4: client_credentials is for confidential clients only (a public one would hand out its
+    // tokens, `admin` included, to anyone who knows its client_id).
+    if (grantTypes.includes('client_credentials') && metadata.token_endpoint_auth_method === 'none') {
+      throw badRequest('client_credentials needs a confidential client (token_endpoint_auth_method other than none)', 'invalid_client_metadata');
+    }
     if (scopes.includes('admin') && grantTypes.some((type) => type !== 'client_credentials')) {
       throw badRequest('the admin scope is only for clients whose only grant type is client_credentials', 'invalid_client_metadata');
     }
@@ -85,7 +91,7 @@ export function clientAdminService({ provider, clients, workspaces, grants, audi
   return {
     async create(input: Record<string, unknown>, origin: AuditOrigin): Promise<ClientView & { client_secret?: string }> {
       const clientId = typeof input.client_id === 'string' ? input.client_id : generateSecret(128);
-      const metadata: Record<string, unknown> = { ...DEFAULTS, workspace_id: 'default', ...input, client_id: clientId };
+      const metadata: Record<string, unknown> = { ...DEFAULTS, workspace_id: 'default', ...applyVoiceProfile(input), client_id: clientId };
       const secret = statics.needsSecret(metadata) ? generateSecret(256) : undefined;
       await validate({ ...metadata, ...(secret ? { client_secret: secret } : {}) });
       const row = await clients.insertUnlessTaken(toClientRow({ ...metadata, client_secret: secret }, keyring));
@@ -141,11 +147,12 @@ export function clientAdminService({ provider, clients, workspaces, grants, audi
       return { client_secret: secret };
     },
 
-    /** Revokes every grant (and so every token) of the client, then deletes it. */
+    /** Deletes the client, then revokes every grant (and so every token) it had. */
     async remove(clientId: string, origin: AuditOrigin): Promise<void> {
       const current = await load(clientId);
-      const revoked = await grants.revokeAllOfClient(clientId, origin);
+      // Row first: a flow finishing meanwhile then fails to find its client instead of leaving a live grant.
       if (!(await clients.delete(clientId))) throw notFound(`no client ${clientId}`);
+      const revoked = await grants.revokeAllOfClient(clientId, origin);
       await audit.record({ ...event(origin, current), type: 'OAuthClientRevoke', details: { grants_revoked: revoked } });
     },
   };

@@ -61,10 +61,10 @@ export function grantService({ provider, grants, audit, clock, logger }: GrantSe
     );
   };
 
-  const revoke = async (row: { grant_id: string; client_id: string; account_id: string }, origin: AuditOrigin, reason: string): Promise<void> => {
+  const revoke = async (row: { grant_id: string; client_id: string; account_id: string; workspace_id: string | null }, origin: AuditOrigin, reason: string): Promise<void> => {
     await revokeChain(row.grant_id);
     await grants.detachFromSessions(row.account_id, row.client_id, row.grant_id);
-    const event = { ...origin, clientId: row.client_id, accountId: row.account_id };
+    const event = { ...origin, clientId: row.client_id, accountId: row.account_id, workspaceId: row.workspace_id };
     await audit.record({ ...event, type: 'OAuthGrantRevoke', details: { grant_id: row.grant_id, reason } });
     await audit.record({ ...event, type: 'OAuthRevoke', details: { grant_id: row.grant_id, cascade: true, reason } });
   };

@@ -51,7 +51,7 @@ export function createTokenResolver(provider: Provider, workspaceOfAccount: (acc
     if (!token?.isValid || !token.clientId) return undefined;
     // A token for a registered resource server is not a token for this server's own APIs.
     if (token.aud !== undefined && (!Array.isArray(token.aud) || token.aud.length > 0)) return undefined;
-    const client = (await provider.Client.find(token.clientId)) as ({ workspace_id?: string } & object) | undefined;
+    const client = (await provider.Client.find(token.clientId)) as { workspace_id?: string; scope?: string; clientAuthMethod?: string } | undefined;
     if (!client) return undefined;
     const scopes = new Set((token.scope ?? '').split(' ').filter(Boolean));
 
@@ -63,7 +63,12 @@ export function createTokenResolver(provider: Provider, workspaceOfAccount: (acc
       if (!workspaceId) return undefined;
       return { kind: 'user', clientId: token.clientId, accountId: token.accountId, workspaceId, scopes, actor: `user:${token.accountId}` };
     }
-    return { kind: 'client', clientId: token.clientId, workspaceId: client.workspace_id ?? 'default', scopes, actor: `client:${token.clientId}` };
+    // A machine token speaks for its client as the client is now: a scope an admin has since removed from the
+    // client's metadata no longer counts, and a public client is never a machine principal.
+    if (client.clientAuthMethod === 'none') return undefined;
+    const current = new Set((client.scope ?? '').split(' '));
+    const granted = new Set([...scopes].filter((scope) => current.has(scope)));
+    return { kind: 'client', clientId: token.clientId, workspaceId: client.workspace_id ?? 'default', scopes: granted, actor: `client:${token.clientId}` };
   };
 }
 

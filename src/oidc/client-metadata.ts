@@ -1,5 +1,6 @@
 import { errors, type Configuration, type Provider } from 'oidc-provider';
 import { constantTimeEqual, sha256 } from '../crypto/secrets.js';
+import { ALEXA_VENDOR_ID, GOOGLE_PROJECT_ID, isVoiceProfile } from '../clients/voice-profiles.js';
 
 /** Scopes a client may ask for when its metadata names none (CONTRACT.md, Scopes). */
 export const DEFAULT_CLIENT_SCOPE = 'openid profile email offline_access';
@@ -12,8 +13,17 @@ export const HASHED_SECRET_PREFIX = 'sha256$';
  * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#extraclientmetadata
  */
 export const extraClientMetadata: Configuration['extraClientMetadata'] = {
-  properties: ['workspace_id', 'require_pkce', 'first_party'],
+  properties: ['workspace_id', 'require_pkce', 'first_party', 'profile', 'alexa_vendor_id', 'google_project_id'],
   validator(_ctx, key, value, metadata) {
+    if (key === 'profile' && value !== undefined) {
+      if (!isVoiceProfile(value)) throw new errors.InvalidClientMetadata('profile must be "alexa" or "google"');
+      if (value === 'alexa' && !ALEXA_VENDOR_ID.test(String(metadata.alexa_vendor_id ?? ''))) {
+        throw new errors.InvalidClientMetadata('the alexa profile needs alexa_vendor_id (upper-case letters and digits, from the Alexa developer console)');
+      }
+      if (value === 'google' && !GOOGLE_PROJECT_ID.test(String(metadata.google_project_id ?? ''))) {
+        throw new errors.InvalidClientMetadata('the google profile needs google_project_id (the Google Cloud project id of the Action)');
+      }
+    }
     if (key === 'require_pkce' && value !== undefined) {
       if (typeof value !== 'boolean') throw new errors.InvalidClientMetadata('require_pkce must be a boolean');
       if (value === false && metadata.token_endpoint_auth_method === 'none') {

@@ -1,5 +1,6 @@
 import type { Configuration } from 'oidc-provider';
 import type { Config } from '../config.js';
+import { isVoiceProfile } from '../clients/voice-profiles.js';
 
 type Ttl = NonNullable<Configuration['ttl']>;
 
@@ -7,6 +8,8 @@ type Ttl = NonNullable<Configuration['ttl']>;
  * Token lifetimes (CONTRACT.md: access 15 min, refresh 7 days; all configurable).
  * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#ttl
  */
+const isVoice = (client: unknown) => isVoiceProfile((client as { profile?: unknown } | undefined)?.profile);
+
 export function ttlPolicy(ttl: Config['ttl']): Ttl {
   return {
     AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ttl.accessToken,
@@ -14,8 +17,11 @@ export function ttlPolicy(ttl: Config['ttl']): Ttl {
     AuthorizationCode: ttl.authorizationCode,
     IdToken: ttl.idToken,
     // Sliding: each rotation issues a token with a full lifetime; the grant's TTL caps the whole link.
-    RefreshToken: ttl.refreshToken,
-    Grant: ttl.grant,
+    // Voice assistants keep a link for months: their clients get VOICE_REFRESH_TOKEN_TTL (1 year).
+    RefreshToken: (_ctx, _token, client) => (isVoice(client) ? ttl.voiceRefreshToken : ttl.refreshToken),
+    // A voice link's grant lives at least as long as its refresh tokens. Grants saved outside a provider request
+    // (our consent page) have no client in context: they get the longer of the two.
+    Grant: (ctx) => (ctx?.oidc?.client && !isVoice(ctx.oidc.client) ? ttl.grant : Math.max(ttl.grant, ttl.voiceRefreshToken)),
     Session: ttl.session,
     Interaction: ttl.interaction,
     PushedAuthorizationRequest: ttl.pushedAuthorizationRequest,

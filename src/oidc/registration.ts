@@ -1,15 +1,33 @@
 import { errors, type Configuration, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
 import { checkRedirectUris } from '../clients/redirect-uris.js';
 import { generateSecret } from '../crypto/secrets.js';
-import { DEFAULT_CLIENT_SCOPE, HASHED_SECRET_PREFIX } from './client-metadata.js';
+import { DEFAULT_CLIENT_SCOPE, extraClientMetadata, HASHED_SECRET_PREFIX } from './client-metadata.js';
 
 type Features = NonNullable<Configuration['features']>;
 
 /** The policy every admin-issued initial access token carries (and so every registration access token). */
 export const DCR_POLICY = 'dcr-defaults';
 
-/** Decisions only an admin makes through /admin/clients. */
-const ADMIN_ONLY = ['first_party', 'require_pkce', 'workspace_id'];
+/** Our own metadata (workspace, first party, PKCE opt-out, voice profile…): decisions only an admin makes. */
+const ADMIN_ONLY = extraClientMetadata?.properties ?? [];
+/** What a self-registered client may ask users for: the default set, never `admin`, `account` or `integrations:token`. */
+const DCR_SCOPES = new Set(DEFAULT_CLIENT_SCOPE.split(' '));
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Admin-only fields: refused at registration; on an RFC 7592 update the stored values are kept (a client that
+ * echoes them unchanged is fine, one that changes them is refused).
+ */
+function keepAdminDecisions(ctx: KoaContextWithOIDC, properties: Record<string, unknown>): void {
+  const current = ctx.oidc.client as unknown as Record<string, unknown> | undefined;
+  for (const key of ADMIN_ONLY) {
+    if (key in properties && (!current || !same(properties[key], current[key]))) {
+      throw new errors.InvalidClientMetadata(`${key} is set by an administrator, not by dynamic registration`);
+    }
+    if (current?.[key] !== undefined) properties[key] = current[key];
+  }
+}
 
 /**
  * RFC 7591/7592 through oidc-provider's own registration endpoints, gated by initial access tokens that
@@ -23,14 +41,15 @@ export const registration: Features['registration'] = {
   // RFC 7591 §3.2.1 secrets: 256 random bits from unreserved characters (safe in HTTP Basic).
   secretFactory: () => generateSecret(256),
   policies: {
-    [DCR_POLICY]: (_ctx, properties) => {
-      for (const key of ADMIN_ONLY) {
-        if (key in properties) throw new errors.InvalidClientMetadata(`${key} is set by an administrator, not by dynamic registration`);
-      }
+    [DCR_POLICY]: (ctx, properties) => {
+      keepAdminDecisions(ctx, properties);
       const problem = checkRedirectUris(properties);
       if (problem) throw new errors.InvalidRedirectUri(problem);
       const scope = typeof properties.scope === 'string' ? properties.scope : DEFAULT_CLIENT_SCOPE;
-      if (scope.split(' ').includes('admin')) throw new errors.InvalidClientMetadata('the admin scope cannot be registered dynamically');
+      const refused = scope.split(' ').filter((value) => value && !DCR_SCOPES.has(value));
+      if (refused.length) throw new errors.InvalidClientMetadata(`scope ${refused.join(' ')} cannot be registered dynamically (allowed: ${DEFAULT_CLIENT_SCOPE})`);
+      const grantTypes = Array.isArray(properties.grant_types) ? properties.grant_types : [];
+      if (grantTypes.includes('client_credentials')) throw new errors.InvalidClientMetadata('client_credentials clients are registered by an administrator');
       properties.scope = scope;
     },
   },
@@ -44,7 +63,16 @@ export const registrationManagement: Features['registrationManagement'] = { enab
  */
 export function installRegistrationSecretGuard(provider: Provider): void {
   provider.use(async (ctx: KoaContextWithOIDC, next) => {
-    if (ctx.method === 'PUT' && ctx.path.startsWith('/reg/') && ctx.is('application/json')) await checkEchoedSecret(provider, ctx);
+    if (ctx.method === 'PUT' && ctx.path.startsWith('/reg/') && ctx.is('application/json')) {
+      try {
+        await checkEchoedSecret(provider, ctx);
+      } catch (error) {
+        // This runs before the provider's own error handling: answer in its JSON shape here.
+        ctx.status = 400;
+        ctx.body = { error: 'invalid_request', error_description: error instanceof errors.OIDCProviderError ? error.error_description : 'the request body could not be read' };
+        return;
+      }
+    }
     await next();
     const body = ctx.body as { client_secret?: unknown } | undefined;
     if (typeof body?.client_secret === 'string' && body.client_secret.startsWith(HASHED_SECRET_PREFIX)) delete body.client_secret;
@@ -74,7 +102,13 @@ async function checkEchoedSecret(provider: Provider, ctx: KoaContextWithOIDC): P
     parsed = undefined;
   }
   if (parsed && typeof parsed.client_secret === 'string') {
-    const client = await provider.Client.find(decodeURIComponent(ctx.path.slice('/reg/'.length)));
+    let clientId: string;
+    try {
+      clientId = decodeURIComponent(ctx.path.slice('/reg/'.length));
+    } catch {
+      throw new errors.InvalidRequest('malformed client id in the path');
+    }
+    const client = await provider.Client.find(clientId);
     if (client && (await client.compareClientSecret(parsed.client_secret))) delete parsed.client_secret;
   }
   (ctx.req as typeof ctx.req & { body?: unknown }).body = parsed && typeof parsed === 'object' ? parsed : raw;

@@ -31,8 +31,9 @@ export const requestNotes: Partial<Record<RequestSchemaName, string>> = {
     'registered client. Defaults: `grant_types` ["authorization_code"], `response_types` ["code"], ' +
     '`token_endpoint_auth_method` "client_secret_basic", `scope` "openid profile email offline_access", ' +
     '`workspace_id` "default". Refused (set by the server): `client_secret`, `client_secret_expires_at`, ' +
-    '`client_id_issued_at`, `registration_access_token`, `registration_client_uri`. Not supported by this version: ' +
-    '`profile`, `alexa_vendor_id`, `google_project_id`, `role_map`, `token_exchange_audiences`. The `admin` scope ' +
+    '`client_id_issued_at`, `registration_access_token`, `registration_client_uri`. `profile` "alexa" (with `alexa_vendor_id`) ' +
+    'or "google" (with `google_project_id`) fills in that platform\'s redirect URIs and token rules (docs/voice-linking.md). ' +
+    'Not supported by this version: `role_map`, `token_exchange_audiences`. The `admin` scope ' +
     'is only for clients whose only grant type is `client_credentials`.',
   UpdateClientRequest:
     'Merged over the stored metadata; `null` removes a key. `client_id` and the server-set keys cannot be changed. ' +

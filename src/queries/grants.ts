@@ -33,8 +33,12 @@ export function grantQueries(db: Knex) {
           db.raw("c.metadata->>'client_name' as client_name"),
         );
     },
-    async find(grantId: string): Promise<Pick<GrantRow, 'grant_id' | 'client_id' | 'account_id'> | undefined> {
-      return db('oidc_models').where({ model: 'Grant', id: grantId }).first('id as grant_id', 'client_id', 'account_id');
+    /** The grant's owners; `workspace_id` is the user's (null once the user is gone). */
+    async find(grantId: string): Promise<(Pick<GrantRow, 'grant_id' | 'client_id' | 'account_id'> & { workspace_id: string | null }) | undefined> {
+      return db({ g: 'oidc_models' })
+        .joinRaw('LEFT JOIN users AS u ON u.id::text = g.account_id')
+        .where({ 'g.model': 'Grant', 'g.id': grantId })
+        .first('g.id as grant_id', 'g.client_id', 'g.account_id', 'u.workspace_id');
     },
     async idsForClient(clientId: string): Promise<string[]> {
       return db('oidc_models').where({ model: 'Grant', client_id: clientId }).pluck('id');

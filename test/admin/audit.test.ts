@@ -155,7 +155,8 @@ test('filters, cursor pagination and bad input', async () => {
   } while (cursor);
   expect(walked).toEqual(all.map((e) => e.id));
 
-  for (const query of ['?limit=1001', '?type=NoSuchType', '?since=yesterday', '?cursor=abc']) {
+  const overflow = Buffer.from(JSON.stringify({ k: '9999999999999999999' })).toString('base64url');
+  for (const query of ['?limit=1001', '?type=NoSuchType', '?since=yesterday', '?since=0000-01-01T00:00:00Z', '?cursor=abc', `?cursor=${overflow}`]) {
     const response = await admin.get(`/admin/audit${query}`);
     expect({ query, status: response.status, error: response.body.error }).toEqual({ query, status: 400, error: 'invalid_request' });
   }

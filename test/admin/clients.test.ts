@@ -47,6 +47,17 @@ describe('admin authentication', () => {
     expect(response.headers.get('www-authenticate')).toContain('scope="admin"');
   });
 
+  test('an admin token stops counting once the admin scope is taken from its client', async () => {
+    const created = await admin.post('/admin/clients', { client_name: 'Ops', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'admin' });
+    const token = await clientCredentialsToken(server, created.body, 'admin');
+    expect((await api(server, token).get('/admin/workspaces')).status).toBe(200);
+    expect((await admin.patch(`/admin/clients/${created.body.client_id}`, { token_endpoint_auth_method: 'none' })).status).toBe(400);
+    expect((await admin.patch(`/admin/clients/${created.body.client_id}`, { scope: 'openid' })).status).toBe(200);
+    const after = await api(server, token).get('/admin/workspaces');
+    expect(after.status).toBe(403);
+    expect(after.body.error).toBe('insufficient_scope');
+  });
+
   test('a client may not obtain the admin scope unless its metadata lists it', async () => {
     const other = await server.context.clients.register({ client_name: 'Sneaky', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'openid' });
     const response = await postForm(server, '/token', { grant_type: 'client_credentials', scope: 'admin' }, other);
@@ -95,6 +106,7 @@ describe('clients', () => {
     ['admin with a browser grant', { scope: 'admin openid' }, 'invalid_client_metadata'],
     ['a bad client_id', { client_id: 'a b' }, 'invalid_client_metadata'],
     ['a non-boolean flag', { first_party: 'yes' }, 'invalid_client_metadata'],
+    ['a public admin client', { token_endpoint_auth_method: 'none', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'admin' }, 'invalid_client_metadata'],
   ])('bad metadata (%s) is a 400 %s and creates nothing', async (_name, extra, code) => {
     const before = await clientCount();
     const response = await admin.post('/admin/clients', thirdParty(extra));

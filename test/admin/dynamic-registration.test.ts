@@ -59,9 +59,22 @@ test('RFC 7591 registration with an initial access token, then RFC 7592 read, up
   expect(wrongSecret.status).toBe(400);
   expect((await postForm(server, '/token/introspection', { token: 'x' }, { client_id, client_secret })).status).toBe(200);
 
-  const removed = await api(server, updated.body.registration_access_token).delete(new URL(registration_client_uri).pathname);
+  // Admin decisions survive a self-service update: the workspace stays, changing it is refused.
+  await admin.post('/admin/workspaces', { id: 'dcr-tenant', name: 'DCR tenant' });
+  expect((await admin.patch(`/admin/clients/${client_id}`, { workspace_id: 'dcr-tenant' })).status).toBe(200);
+  const echo = await api(server, updated.body.registration_access_token).put(new URL(registration_client_uri).pathname, { ...metadata, client_id, client_name: 'Again' });
+  expect(echo.status).toBe(200);
+  expect((await admin.get(`/admin/clients/${client_id}`)).body.workspace_id).toBe('dcr-tenant');
+  const move = await api(server, echo.body.registration_access_token).put(new URL(registration_client_uri).pathname, { ...metadata, client_id, workspace_id: 'default' });
+  expect(move.status).toBe(400);
+  expect(move.body.error).toBe('invalid_client_metadata');
+
+  // RFC 7592 delete ends every grant and token of the client, like the admin API's delete.
+  const removed = await api(server, echo.body.registration_access_token).delete(new URL(registration_client_uri).pathname);
   expect(removed.status).toBe(204);
   expect((await admin.get(`/admin/clients/${client_id}`)).status).toBe(404);
+  expect(await server.context.database.db('oidc_models').where({ client_id })).toHaveLength(0);
+  expect(tokens.access_token).toBeTruthy();
 });
 
 test.each([
@@ -69,10 +82,19 @@ test.each([
   ['the admin scope', { scope: 'openid admin' }, 'invalid_client_metadata'],
   ['first_party', { first_party: true }, 'invalid_client_metadata'],
   ['switching PKCE off', { require_pkce: false }, 'invalid_client_metadata'],
+  ['a voice profile', { profile: 'alexa', alexa_vendor_id: 'M2EXAMPLE1234' }, 'invalid_client_metadata'],
+  ['the account scope', { scope: 'openid account' }, 'invalid_client_metadata'],
+  ['client_credentials', { grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }, 'invalid_client_metadata'],
 ])('dynamic registration refuses %s', async (_name, extra, code) => {
   const response = await api(server, await initialAccessToken()).post('/reg', { ...metadata, ...extra });
   expect(response.status).toBe(400);
   expect(response.body.error).toBe(code);
+});
+
+test('a malformed management URL is a JSON 400, never a 500', async () => {
+  const response = await api(server, 'whatever').put('/reg/%E0%A4%A', { client_secret: 'x' });
+  expect(response.status).toBe(400);
+  expect(response.body.error).toBe('invalid_request');
 });
 
 test('initial access token input is validated', async () => {

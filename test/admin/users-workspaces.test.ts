@@ -127,6 +127,8 @@ describe('users', () => {
     expect(second.body.items).toHaveLength(1);
     expect(second.body.next_cursor).toBeNull();
     expect([...first.body.items, ...second.body.items].every((u: { workspace_id: string }) => u.workspace_id === 'listing')).toBe(true);
+    const foreignCursor = Buffer.from(JSON.stringify({ k: 'not-a-uuid' })).toString('base64url');
+    expect((await admin.get(`/admin/users?cursor=${foreignCursor}`)).status).toBe(400);
   });
 });
 
