@@ -118,7 +118,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       resolveToken,
       async close() {
         stopSweeper();
-        await audit.flush();
+        await Promise.all([audit.flush(), grants.flushTouched()]);
         await redisClient?.quit().catch(() => redisClient.disconnect());
         await database.close();
       },

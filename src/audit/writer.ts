@@ -1,5 +1,5 @@
 import type { Logger } from 'winston';
-import type { AuditQueries } from '../queries/audit.js';
+import type { AuditEventWrite, AuditQueries } from '../queries/audit.js';
 import type { AuditEvent } from './types.js';
 
 /** Keys that may carry a secret: never stored, whatever a caller passes (defence in depth). */
@@ -18,35 +18,61 @@ function scrub(details: Record<string, unknown> | undefined): Record<string, unk
  * The one audit writer: provider events and our services feed it. A failed write is logged and never
  * fails the action that caused it (the action already happened).
  */
+const toRow = (event: AuditEvent): AuditEventWrite => ({
+  type: event.type,
+  outcome: event.outcome ?? 'success',
+  actor: event.actor,
+  workspace_id: event.workspaceId ?? null,
+  client_id: event.clientId ?? null,
+  account_id: event.accountId ?? null,
+  ip: event.ip ?? null,
+  request_id: event.requestId ?? null,
+  details: scrub(event.details),
+});
+
+/** Events from provider listeners are written together, at most this long after they happen. */
+const BATCH_DELAY_MS = 50;
+const BATCH_SIZE = 200;
+
 export function auditLog(queries: AuditQueries, logger: Logger) {
   const pending = new Set<Promise<void>>();
+  let batch: AuditEventWrite[] = [];
+  let timer: NodeJS.Timeout | undefined;
 
-  const record = async (event: AuditEvent): Promise<void> => {
+  const insert = async (rows: AuditEventWrite[]): Promise<void> => {
     try {
-      await queries.insert({
-        type: event.type,
-        outcome: event.outcome ?? 'success',
-        actor: event.actor,
-        workspace_id: event.workspaceId ?? null,
-        client_id: event.clientId ?? null,
-        account_id: event.accountId ?? null,
-        ip: event.ip ?? null,
-        request_id: event.requestId ?? null,
-        details: scrub(event.details),
-      });
+      await queries.insert(...rows);
     } catch (error) {
-      logger.error('audit write failed', { type: event.type, error: (error as Error).message });
+      logger.error('audit write failed', { types: [...new Set(rows.map((row) => row.type))], count: rows.length, error: (error as Error).message });
     }
   };
 
+  /** Writes the queued events in one multi-row INSERT. */
+  const flushBatch = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (!batch.length) return;
+    const rows = batch;
+    batch = [];
+    const write = insert(rows).finally(() => pending.delete(write));
+    pending.add(write);
+  };
+
   return {
-    record,
-    /** For event listeners that cannot await: the write is tracked so `flush()` (tests, shutdown) can wait. */
+    /** Writes one event now (our services await it: the action and its event land together). */
+    record: (event: AuditEvent): Promise<void> => insert([toRow(event)]),
+    /**
+     * For event listeners on the token endpoint's path: queued and written in batches (one INSERT for up to
+     * BATCH_SIZE events, BATCH_DELAY_MS later), so a busy token endpoint does not pay one write per request.
+     */
     recordLater(event: AuditEvent): void {
-      const write = record(event).finally(() => pending.delete(write));
-      pending.add(write);
+      batch.push(toRow(event));
+      if (batch.length >= BATCH_SIZE) flushBatch();
+      else timer ??= setTimeout(flushBatch, BATCH_DELAY_MS);
     },
+    /** Writes what is queued and waits for every write in flight (tests, shutdown). */
     async flush(): Promise<void> {
+      flushBatch();
       await Promise.all([...pending]);
     },
   };

@@ -15,6 +15,7 @@ export interface GrantView {
 }
 
 const LAST_USED_RESOLUTION_SECONDS = 60;
+const TOUCH_FLUSH_MS = 1000;
 
 function scopesOf(payload: Record<string, unknown>): string[] {
   const openid = (payload.openid as { scope?: string } | undefined)?.scope ?? '';
@@ -48,8 +49,23 @@ export interface GrantServiceDependencies {
  * store (the adapter covers Redis and Postgres), then its place in the user's browser sessions.
  */
 export function grantService({ provider, grants, audit, clock, logger }: GrantServiceDependencies) {
-  // Per-instance throttle in front of the SQL one, so a busy grant costs no write at all most of the time.
+  // Per-instance throttle in front of the SQL one, so a busy grant costs no write at all most of the time;
+  // the grants touched meanwhile are written together in one UPDATE, off the token endpoint's path.
   const lastTouched = new Map<string, number>();
+  const touched = new Set<string>();
+  let flushTimer: NodeJS.Timeout | undefined;
+  async function flushTouched(): Promise<void> {
+    if (flushTimer) clearTimeout(flushTimer);
+    flushTimer = undefined;
+    const ids = [...touched];
+    touched.clear();
+    if (!ids.length) return;
+    try {
+      await grants.touch(ids, new Date(clock()), LAST_USED_RESOLUTION_SECONDS);
+    } catch (error) {
+      logger.warn('grant last_used_at update failed', { error: (error as Error).message });
+    }
+  }
 
   const revokeChain = async (grantId: string) => {
     const grant = await provider.Grant.find(grantId, { ignoreExpiration: true });
@@ -101,14 +117,18 @@ export function grantService({ provider, grants, audit, clock, logger }: GrantSe
       return ids.length;
     },
 
-    /** last_used_at bookkeeping; called from provider events, so it never throws. */
+    /** last_used_at bookkeeping; called from provider events, so it never throws. Written in batches. */
     touch(grantId: string): void {
       const now = clock();
       if ((lastTouched.get(grantId) ?? 0) > now - LAST_USED_RESOLUTION_SECONDS * 1000) return;
       if (lastTouched.size > 10_000) lastTouched.clear();
       lastTouched.set(grantId, now);
-      grants.touch(grantId, new Date(now), LAST_USED_RESOLUTION_SECONDS).catch((error: Error) => logger.warn('grant last_used_at update failed', { error: error.message }));
+      touched.add(grantId);
+      flushTimer ??= setTimeout(() => void flushTouched(), TOUCH_FLUSH_MS);
     },
+
+    /** Writes pending last_used_at updates now (tests, shutdown). */
+    flushTouched,
   };
 }
 

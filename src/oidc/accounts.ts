@@ -15,6 +15,8 @@ export function createFindAccount(accounts: AccountService): FindAccount {
     if (!user) return undefined;
     return {
       accountId: user.id,
+      // Read by extraTokenClaims (src/oidc/token-claims.ts) so the workspace claim costs no extra query.
+      workspace: user.workspace_id,
       async claims() {
         return {
           sub: user.id,

@@ -10,6 +10,9 @@ export function workspaceClaim(accounts: AccountService): Configuration['extraTo
   return async (ctx, token) => {
     const accountId = (token as { accountId?: string }).accountId;
     if (accountId) {
+      // The grant handlers have loaded the account already (findAccount): no second query on the hot path.
+      const loaded = ctx.oidc.account as { accountId?: string; workspace?: string } | undefined;
+      if (loaded?.accountId === accountId && loaded.workspace) return { workspace: loaded.workspace };
       const user = await accounts.find(accountId);
       if (user) return { workspace: user.workspace_id };
     }

@@ -31,8 +31,9 @@ export interface AuditFilter {
 
 export function auditQueries(db: Knex) {
   return {
-    async insert(event: AuditEventWrite): Promise<void> {
-      await db('audit_events').insert({ ...event, details: JSON.stringify(event.details ?? {}) });
+    async insert(...events: AuditEventWrite[]): Promise<void> {
+      if (!events.length) return;
+      await db('audit_events').insert(events.map((event) => ({ ...event, details: JSON.stringify(event.details ?? {}) })));
     },
     /** Newest first, keyset-paginated on the id. */
     async list(filter: AuditFilter): Promise<AuditEventRow[]> {

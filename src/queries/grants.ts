@@ -47,9 +47,10 @@ export function grantQueries(db: Knex) {
       return db('oidc_models').where({ model: 'Grant', account_id: accountId }).pluck('id');
     },
     /** Coarse bookkeeping (DESIGN.md, hot-path writes): at most one write per grant per `minIntervalSeconds`. */
-    async touch(grantId: string, now: Date, minIntervalSeconds: number): Promise<void> {
+    async touch(grantIds: string[], now: Date, minIntervalSeconds: number): Promise<void> {
       await db('oidc_models')
-        .where({ model: 'Grant', id: grantId })
+        .where({ model: 'Grant' })
+        .whereIn('id', grantIds)
         .andWhere((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', new Date(now.getTime() - minIntervalSeconds * 1000)))
         .update({ last_used_at: now });
     },

@@ -33,8 +33,7 @@ describe('GET /account/grants', () => {
     expect(app).toMatchObject({ client_name: 'Photo printer', grant_id: expect.any(String), created_at: expect.any(String) });
     expect(app.scopes).toEqual(expect.arrayContaining(['openid', 'email']));
     // The code exchange counts as use (bookkeeping is asynchronous and coarse: at most once a minute).
-    await server.context.audit.flush();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await server.context.grants.flushTouched();
     const again = await account.get('/account/grants');
     const used = again.body.items.find((g: { client_id: string }) => g.client_id === thirdParty.client_id);
     expect(Date.parse(used.last_used_at)).toBeGreaterThanOrEqual(Date.parse(app.created_at));
