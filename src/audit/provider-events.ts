@@ -2,6 +2,7 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { AuditLog } from './writer.js';
 import type { AuditEvent, AuditType } from './types.js';
+import { ACCOUNT_CREATED_EVENT } from '../oidc/google-linking.js';
 
 interface OidcError extends Error {
   error?: string;
@@ -26,6 +27,7 @@ function origin(ctx: KoaContextWithOIDC) {
 }
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 function tokenEventType(grantType: unknown): AuditType {
   if (grantType === 'refresh_token') return 'OAuthTokenRefresh';
@@ -60,7 +62,13 @@ export function auditProviderEvents(provider: Provider, audit: AuditLog, options
     write(ctx, 'OAuthAuthorize', { outcome: 'failure', details: failure(error) }),
   );
 
+  emitter.on(ACCOUNT_CREATED_EVENT, (ctx: KoaContextWithOIDC, user: { id: string; workspace_id: string }) =>
+    write(ctx, 'UserCreate', { accountId: user.id, workspaceId: user.workspace_id, details: { via: 'google_streamlined_linking' } }),
+  );
+
   emitter.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    // Streamlined linking's `check` only answers whether an account exists: no token, no event.
+    if (ctx.oidc.params?.grant_type === JWT_BEARER && ctx.oidc.params?.intent === 'check') return;
     const entities = ctx.oidc.entities as { Grant?: { jti?: string }; AccessToken?: { scope?: string }; ClientCredentials?: { scope?: string } };
     const grantId = entities.Grant?.jti;
     if (grantId) options.onGrantUsed?.(grantId);

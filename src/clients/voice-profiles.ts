@@ -4,6 +4,7 @@
  * (VOICE_REFRESH_TOKEN_TTL) and not bound to a browser session, opaque access tokens, PKCE optional.
  */
 export const VOICE_PROFILES = ['alexa', 'google'] as const;
+const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export type VoiceProfile = (typeof VOICE_PROFILES)[number];
 
 /** Alexa vendor ids are upper-case letters and digits (developer console, "Alexa Redirect URLs"). */
@@ -36,7 +37,8 @@ export function applyVoiceProfile(input: Record<string, unknown>): Record<string
   const own = Array.isArray(input.redirect_uris) ? (input.redirect_uris as string[]) : [];
   return {
     client_name: profile === 'alexa' ? 'Amazon Alexa' : 'Google Assistant',
-    grant_types: ['authorization_code', 'refresh_token'],
+    // Google also gets streamlined linking (urn:ietf:params:oauth:grant-type:jwt-bearer, GOOGLE_LINKING_CLIENT_ID).
+    grant_types: profile === 'google' ? ['authorization_code', 'refresh_token', JWT_BEARER_GRANT] : ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: profile === 'alexa' ? 'client_secret_basic' : 'client_secret_post',
     require_pkce: false,

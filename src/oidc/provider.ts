@@ -14,6 +14,7 @@ import { resourceIndicators } from './resource-servers.js';
 import { introspectionAllowed, revocationAllowed } from './token-policies.js';
 import { installRegistrationSecretGuard, registration, registrationManagement } from './registration.js';
 import { workspaceClaim } from './token-claims.js';
+import { installGoogleLinking } from './google-linking.js';
 import type { JWK } from 'jose';
 import type { Adapter } from 'oidc-provider';
 
@@ -87,6 +88,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
   provider.proxy = config.trustProxy;
   installClientSecretHashing(provider);
   installRegistrationSecretGuard(provider);
+  installGoogleLinking(provider, { config: config.googleLinking, users: deps.queries.users, logger, issueRefreshToken: configuration.issueRefreshToken! });
 
   // Protocol failures are expected traffic (debug); server errors are ours to look at. Never log tokens.
   provider.on('server_error', (ctx, error) => logger.error('oidc server error', { requestId: ctx?.get?.('x-request-id'), path: ctx?.path, error: error.message }));

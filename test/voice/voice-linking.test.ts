@@ -32,9 +32,12 @@ describe('client profiles', () => {
       'https://oauth-redirect.googleusercontent.com/r/smart-home-4711',
       'https://oauth-redirect-sandbox.googleusercontent.com/r/smart-home-4711',
     ]);
-    for (const client of Object.values(clients)) {
-      expect(client).toMatchObject({ grant_types: ['authorization_code', 'refresh_token'], require_pkce: false });
-    }
+    expect(clients.alexa).toMatchObject({ grant_types: ['authorization_code', 'refresh_token'], require_pkce: false, token_endpoint_auth_method: 'client_secret_basic' });
+    expect(clients.google).toMatchObject({
+      grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
+      require_pkce: false,
+      token_endpoint_auth_method: 'client_secret_post',
+    });
   });
 
   test('a profile without its platform id, or with a bad one, is a 400 that creates nothing', async () => {
