@@ -6,6 +6,7 @@ import { ALEXA_VENDOR_ID, GOOGLE_PROJECT_ID, VOICE_PROFILES } from '../clients/v
 import { decodeCursor, page, pageQuery } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
 
+const ROLE_NAME = /^[A-Za-z][A-Za-z0-9_:.-]{0,63}$/;
 const clientId = z.string().regex(/^[A-Za-z0-9._~-]{3,128}$/, '3–128 characters from A-Z a-z 0-9 . _ ~ -');
 
 /** Fields the provider validates are passed through; ours are typed here (CONTRACT.md, Admin API). */
@@ -20,9 +21,12 @@ const ours = {
   profile: z.enum(VOICE_PROFILES).optional(),
   alexa_vendor_id: z.string().regex(ALEXA_VENDOR_ID, 'upper-case letters and digits (Alexa developer console)').optional(),
   google_project_id: z.string().regex(GOOGLE_PROJECT_ID, 'a Google Cloud project id').optional(),
+  /** Our role → this client's name for it (issue 8, "Roles"). */
+  role_map: z.record(z.string().regex(ROLE_NAME, 'a role name'), z.string().regex(ROLE_NAME, 'a role name')).optional(),
+  /** Resource server identifiers this client may exchange a user's token for (RFC 8693). */
+  token_exchange_audiences: z.array(z.string().min(1).max(2000)).max(50).optional(),
 };
 
-const NOT_YET = ['role_map', 'token_exchange_audiences'];
 const FORBIDDEN = ['client_secret', 'client_secret_expires_at', 'client_id_issued_at', 'registration_access_token', 'registration_client_uri'];
 
 const refuse = (keys: string[], why: string) => (body: Record<string, unknown>, ctx: z.RefinementCtx) => {
@@ -31,8 +35,7 @@ const refuse = (keys: string[], why: string) => (body: Record<string, unknown>, 
 
 export const createClientBody = z
   .looseObject({ ...ours, client_id: clientId.optional() })
-  .superRefine(refuse(FORBIDDEN, 'is set by the server'))
-  .superRefine(refuse(NOT_YET, 'is not supported by this version'));
+  .superRefine(refuse(FORBIDDEN, 'is set by the server'));
 
 /** PATCH: the same fields; `null` removes an optional one. */
 export const updateClientBody = z
@@ -44,10 +47,11 @@ export const updateClientBody = z
     redirect_uris: ours.redirect_uris,
     grant_types: ours.grant_types,
     scope: ours.scope,
+    role_map: ours.role_map.nullable(),
+    token_exchange_audiences: ours.token_exchange_audiences.nullable(),
   })
   .superRefine(refuse(['profile', 'alexa_vendor_id', 'google_project_id'], 'is fixed at creation; create a new client for another platform'))
-  .superRefine(refuse([...FORBIDDEN, 'client_id'], 'cannot be changed here'))
-  .superRefine(refuse(NOT_YET, 'is not supported by this version'));
+  .superRefine(refuse([...FORBIDDEN, 'client_id'], 'cannot be changed here'));
 
 export const listClientsQuery = pageQuery.extend({ workspace_id: z.string().optional() });
 

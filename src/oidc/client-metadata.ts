@@ -13,8 +13,20 @@ export const HASHED_SECRET_PREFIX = 'sha256$';
  * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#extraclientmetadata
  */
 export const extraClientMetadata: Configuration['extraClientMetadata'] = {
-  properties: ['workspace_id', 'require_pkce', 'first_party', 'profile', 'alexa_vendor_id', 'google_project_id'],
+  properties: ['workspace_id', 'require_pkce', 'first_party', 'profile', 'alexa_vendor_id', 'google_project_id', 'role_map', 'token_exchange_audiences'],
   validator(_ctx, key, value, metadata) {
+    // role_map: our role → the name this client uses for it (e.g. {"admin": "owner"}).
+    if (key === 'role_map' && value !== undefined) {
+      const valid = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((role) => typeof role === 'string' && role.length > 0);
+      if (!valid) throw new errors.InvalidClientMetadata('role_map must map role names to role names');
+    }
+    // token_exchange_audiences: resource server identifiers this (confidential) client may exchange tokens for.
+    if (key === 'token_exchange_audiences' && value !== undefined) {
+      if (!Array.isArray(value) || !value.every((audience) => typeof audience === 'string' && audience.length > 0)) {
+        throw new errors.InvalidClientMetadata('token_exchange_audiences must be a list of resource server identifiers');
+      }
+      if (value.length && metadata.token_endpoint_auth_method === 'none') throw new errors.InvalidClientMetadata('token exchange needs a confidential client');
+    }
     if (key === 'profile' && value !== undefined) {
       if (!isVoiceProfile(value)) throw new errors.InvalidClientMetadata('profile must be "alexa" or "google"');
       if (value === 'alexa' && !ALEXA_VENDOR_ID.test(String(metadata.alexa_vendor_id ?? ''))) {

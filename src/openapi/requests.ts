@@ -33,7 +33,8 @@ export const requestNotes: Partial<Record<RequestSchemaName, string>> = {
     '`workspace_id` "default". Refused (set by the server): `client_secret`, `client_secret_expires_at`, ' +
     '`client_id_issued_at`, `registration_access_token`, `registration_client_uri`. `profile` "alexa" (with `alexa_vendor_id`) ' +
     'or "google" (with `google_project_id`) fills in that platform\'s redirect URIs and token rules (docs/voice-linking.md). ' +
-    'Not supported by this version: `role_map`, `token_exchange_audiences`. The `admin` scope ' +
+    '`role_map` maps our role names to this client\'s (claim `roles`); `token_exchange_audiences` lists the resource ' +
+    'servers this confidential client may exchange user tokens for (RFC 8693). The `admin` scope ' +
     'is only for clients whose only grant type is `client_credentials`.',
   UpdateClientRequest:
     'Merged over the stored metadata; `null` removes a key. `client_id` and the server-set keys cannot be changed. ' +
