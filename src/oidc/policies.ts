@@ -35,12 +35,27 @@ export function ttlPolicy(ttl: Config['ttl']): Ttl {
  */
 export const issueRefreshToken: Configuration['issueRefreshToken'] = async (_ctx, client) => client.grantTypeAllowed('refresh_token');
 
+const isFirstParty = (client: unknown) => (client as { first_party?: unknown } | undefined)?.first_party === true;
+
 /**
- * Tokens of clients that hold refresh tokens must outlive the browser session that created them.
+ * Which tokens die with the browser session that created them. oidc-provider binds such tokens to the session
+ * (each use checks it still exists for the same account and grant) and, at RP-initiated logout, revokes the grants
+ * of the clients in that session whose tokens are bound to it. Tokens not bound to it survive a logout.
+ * - Voice assistants (`profile`): never bound; a link must survive the user signing out of the browser.
+ * - `offline_access` granted: never bound (OpenID Connect Core §11, Back-Channel Logout §2.7).
+ * - First-party apps (`first_party: true`): bound, refresh tokens included. They share the single sign-on
+ *   session, so logging out of one app (or of the account page) ends them all (issue 8, "Logout everywhere").
+ * - Other (third-party) clients allowed `refresh_token`: not bound. The user consented to their access; it
+ *   lasts until revoked (account page, RFC 7009, admin), not until the browser session ends.
+ * - Anything else (no refresh tokens): bound, the provider's default.
  * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#expireswithsession
  */
-export const expiresWithSession: Configuration['expiresWithSession'] = async (ctx, code) =>
-  !(code.scopes.has('offline_access') || ctx.oidc.client?.grantTypeAllowed('refresh_token'));
+export const expiresWithSession: Configuration['expiresWithSession'] = async (ctx, code) => {
+  const client = ctx.oidc.client;
+  if (isVoice(client) || code.scopes.has('offline_access')) return false;
+  if (isFirstParty(client)) return true;
+  return !client?.grantTypeAllowed('refresh_token');
+};
 
 /**
  * Always rotate (RFC 9700 §4.14.2); reuse is detected by the adapter, which also answers a concurrent

@@ -15,6 +15,8 @@ import { introspectionAllowed, revocationAllowed } from './token-policies.js';
 import { installRegistrationSecretGuard, registration, registrationManagement } from './registration.js';
 import { workspaceClaim } from './token-claims.js';
 import { installGoogleLinking } from './google-linking.js';
+import { installTokenExchange } from './token-exchange.js';
+import { outboundFetch } from './outbound-fetch.js';
 import type { JWK } from 'jose';
 import type { Adapter } from 'oidc-provider';
 
@@ -72,6 +74,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
       registration,
       registrationManagement,
       rpInitiatedLogout: { enabled: true, ...logoutPages },
+      // OpenID Connect Back-Channel Logout 1.0: at logout, a signed logout token to each client of the session that registered a backchannel_logout_uri.
+      backchannelLogout: { enabled: true },
       resourceIndicators: resourceIndicators(deps.queries.resourceServers, config.ttl.accessToken),
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
@@ -82,6 +86,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
     expiresWithSession,
     rotateRefreshToken,
     renderError,
+    fetch: outboundFetch(config.issuer),
   };
 
   const provider = new Provider(config.issuer, configuration);
@@ -89,7 +94,12 @@ export function createProvider(deps: ProviderDependencies): Provider {
   installClientSecretHashing(provider);
   installRegistrationSecretGuard(provider);
   installGoogleLinking(provider, { config: config.googleLinking, users: deps.queries.users, logger, issueRefreshToken: configuration.issueRefreshToken! });
+  installTokenExchange(provider, { resourceServers: deps.queries.resourceServers, findAccount: configuration.findAccount!, accessTokenTtl: config.ttl.accessToken });
 
+  // A logout token that did not reach an app: the app keeps its own session until it learns otherwise.
+  (provider as unknown as NodeJS.EventEmitter).on('backchannel.error', (_ctx: unknown, error: Error, client: { clientId?: string }) =>
+    logger.warn('back-channel logout delivery failed', { clientId: client?.clientId, error: error.message }),
+  );
   // Protocol failures are expected traffic (debug); server errors are ours to look at. Never log tokens.
   provider.on('server_error', (ctx, error) => logger.error('oidc server error', { requestId: ctx?.get?.('x-request-id'), path: ctx?.path, error: error.message }));
   for (const event of ['grant.error', 'introspection.error', 'revocation.error', 'authorization.error', 'end_session.error', 'userinfo.error', 'pushed_authorization_request.error'] as const) {

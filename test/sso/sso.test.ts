@@ -1,0 +1,327 @@
+import { jest } from '@jest/globals';
+import * as oidc from 'openid-client';
+import * as jose from 'jose';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { adminToken, api, registerIntrospector } from '../support/api.js';
+import { Browser } from '../support/browser.js';
+import { introspect, loginAndConsent, PASSWORD, postForm } from '../support/flow.js';
+import { platformTokenRequest, type VoiceClient } from '../voice/platforms.js';
+import { appFor, formShown, startAuthorization, type App } from './apps.js';
+import { startLogoutReceiver, type LogoutReceiver } from './receiver.js';
+import { outboundFetch } from '../../src/oidc/outbound-fetch.js';
+
+const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+
+let server: TestServer;
+let admin: ReturnType<typeof api>;
+let introspector: { client_id: string; client_secret?: string };
+let receivers: { a: LogoutReceiver; b: LogoutReceiver };
+let appA: App;
+let appB: App;
+let thirdParty: App;
+let voice: VoiceClient;
+
+/** Two of our own apps (first_party, back-channel logout), as an admin registers them. */
+async function registerFirstParty(name: string, host: string, roleMap: Record<string, string>, receiver: LogoutReceiver): Promise<App> {
+  const redirectUri = `https://${host}/callback`;
+  const response = await admin.post('/admin/clients', {
+    client_name: name,
+    redirect_uris: [redirectUri],
+    post_logout_redirect_uris: [`https://${host}/signed-out`],
+    grant_types: ['authorization_code', 'refresh_token'],
+    scope: 'openid profile email offline_access',
+    first_party: true,
+    role_map: roleMap,
+    backchannel_logout_uri: receiver.url,
+    backchannel_logout_session_required: true,
+  });
+  expect(response.status).toBe(201);
+  expect(response.body).toMatchObject({ first_party: true, role_map: roleMap, backchannel_logout_uri: receiver.url, backchannel_logout_session_required: true });
+  return appFor(server, name, response.body, redirectUri);
+}
+
+/** A user with roles, created and changed through the admin API. */
+async function createUserWithRoles(roles: string[]) {
+  const email = `sso-${Math.random().toString(36).slice(2, 10)}@example.com`;
+  const created = await admin.post('/admin/users', { email, password: PASSWORD, name: 'SSO User', email_verified: true });
+  expect(created.status).toBe(201);
+  const patched = await admin.patch(`/admin/users/${created.body.id}`, { roles });
+  expect(patched.status).toBe(200);
+  return { id: created.body.id as string, email };
+}
+
+/** Logs in through app A in a new browser: the login page, then straight back to A (no consent page). */
+async function signInThroughA(user: { email: string }) {
+  const browser = new Browser(server.url);
+  const flow = await startAuthorization(appA, browser);
+  expect(formShown(flow.page)).toBe('login');
+  const back = await browser.submit(flow.page, '/login', { email: user.email, password: PASSWORD }, appA.redirectUri);
+  expect(formShown(back)).toBe('none');
+  return { browser, tokens: await flow.finish(back.url) };
+}
+
+/** App `app` in an already signed-in browser: no login, no consent, straight back with a code. */
+async function silentSignIn(app: App, browser: Browser) {
+  const flow = await startAuthorization(app, browser);
+  expect(formShown(flow.page)).toBe('none');
+  expect(flow.page.url.startsWith(app.redirectUri)).toBe(true);
+  return flow.finish(flow.page.url);
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  admin = api(server, await adminToken(server));
+  introspector = await registerIntrospector(server);
+  receivers = { a: await startLogoutReceiver(), b: await startLogoutReceiver() };
+  appA = await registerFirstParty('Main app', 'app-a.example.com', {}, receivers.a);
+  appB = await registerFirstParty('Portal', 'app-b.example.com', { admin: 'owner' }, receivers.b);
+  const third = await admin.post('/admin/clients', {
+    client_name: 'Partner app',
+    redirect_uris: ['https://partner.example.net/callback'],
+    grant_types: ['authorization_code', 'refresh_token'],
+    scope: 'openid profile email',
+  });
+  expect(third.status).toBe(201);
+  thirdParty = await appFor(server, 'Partner app', third.body, 'https://partner.example.net/callback');
+  const google = await admin.post('/admin/clients', { profile: 'google', google_project_id: 'sso-voice-4711' });
+  expect(google.status).toBe(201);
+  voice = google.body;
+});
+
+afterAll(async () => {
+  await server?.destroy();
+  await Promise.all([receivers?.a.close(), receivers?.b.close()]);
+});
+
+beforeEach(() => {
+  receivers.a.deliveries.length = 0;
+  receivers.b.deliveries.length = 0;
+});
+
+describe('single sign-on across first-party apps', () => {
+  test('log in once through A; B signs in with no login and no consent form; a third-party app still asks for consent', async () => {
+    const user = await createUserWithRoles(['admin']);
+    const { browser, tokens: a } = await signInThroughA(user);
+    expect(a.claims()!.sub).toBe(user.id);
+
+    const b = await silentSignIn(appB, browser);
+    expect(b.claims()!.sub).toBe(user.id);
+
+    const partner = await startAuthorization(thirdParty, browser);
+    expect(formShown(partner.page)).toBe('consent');
+    expect(partner.page.html).toContain('Partner app wants access');
+    const back = await browser.submit(partner.page, '/confirm', {}, thirdParty.redirectUri);
+    expect((await partner.finish(back.url)).claims()!.sub).toBe(user.id);
+
+    // A fresh browser has no session: B asks for a login there.
+    expect(formShown((await startAuthorization(appB, new Browser(server.url))).page)).toBe('login');
+  });
+
+  test('prompt=login on B shows the login form again, even though the browser is signed in', async () => {
+    const user = await createUserWithRoles([]);
+    const { browser } = await signInThroughA(user);
+    const flow = await startAuthorization(appB, browser, { prompt: 'login' });
+    expect(formShown(flow.page)).toBe('login');
+    const back = await browser.submit(flow.page, '/login', { email: user.email, password: PASSWORD }, appB.redirectUri);
+    expect(formShown(back)).toBe('none'); // a login, still no consent for a first-party app
+    expect((await flow.finish(back.url)).claims()!.sub).toBe(user.id);
+    // The session goes on: a plain request of A needs nothing.
+    await silentSignIn(appA, browser);
+  });
+
+  test('max_age=0 forces a fresh login; the ID token carries the new auth_time', async () => {
+    const user = await createUserWithRoles([]);
+    const { browser, tokens } = await signInThroughA(user);
+    const firstAuthTime = tokens.claims()!.auth_time ?? 0;
+    const flow = await startAuthorization(appB, browser, { max_age: '0' });
+    expect(formShown(flow.page)).toBe('login');
+    const back = await browser.submit(flow.page, '/login', { email: user.email, password: PASSWORD }, appB.redirectUri);
+    const fresh = await flow.finish(back.url, { maxAge: 0 });
+    expect(fresh.claims()!.auth_time).toEqual(expect.any(Number));
+    expect(fresh.claims()!.auth_time!).toBeGreaterThanOrEqual(firstAuthTime);
+  });
+});
+
+describe('roles, mapped per client', () => {
+  test("A sees the user's roles as stored, B through its role_map, in the ID token, userinfo and introspection", async () => {
+    const user = await createUserWithRoles(['admin']);
+    const { browser, tokens: a } = await signInThroughA(user);
+    const b = await silentSignIn(appB, browser);
+
+    for (const [app, tokens, roles] of [
+      [appA, a, ['admin']],
+      [appB, b, ['owner']],
+    ] as const) {
+      expect(tokens.claims()!.roles).toEqual(roles);
+      expect((await oidc.fetchUserInfo(app.rp, tokens.access_token, user.id)).roles).toEqual(roles);
+      expect(await oidc.tokenIntrospection(app.rp, tokens.access_token)).toMatchObject({ active: true, sub: user.id, roles });
+      // A resource server introspecting sees the roles as the token's own client names them.
+      expect(await introspect(server, introspector, tokens.access_token)).toMatchObject({ active: true, roles });
+    }
+  });
+
+  test('roles the map does not name pass through; a changed role shows from the next refresh', async () => {
+    const user = await createUserWithRoles(['admin']);
+    const { browser } = await signInThroughA(user);
+    const b = await silentSignIn(appB, browser);
+    expect((await admin.patch(`/admin/users/${user.id}`, { roles: ['admin', 'billing'] })).status).toBe(200);
+    const refreshed = await oidc.refreshTokenGrant(appB.rp, b.refresh_token!);
+    expect(refreshed.claims()!.roles).toEqual(['owner', 'billing']);
+    expect(await introspect(server, introspector, refreshed.access_token)).toMatchObject({ active: true, roles: ['owner', 'billing'] });
+  });
+
+  test('a user without roles gets an empty list', async () => {
+    const user = await createUserWithRoles([]);
+    const { tokens } = await signInThroughA(user);
+    expect(tokens.claims()!.roles).toEqual([]);
+  });
+});
+
+describe('logout everywhere', () => {
+  test('RP-initiated logout from A: A and B get verified back-channel logout tokens, the session tokens die, voice and consented links survive', async () => {
+    const user = await createUserWithRoles(['admin']);
+    const { browser, tokens: a } = await signInThroughA(user);
+    const b = await silentSignIn(appB, browser);
+
+    // In the same browser session: a voice assistant link (google profile) and a consented third-party app.
+    const googleRedirect = voice.redirect_uris[0]!;
+    const linkUrl = `${server.url}/auth?${new URLSearchParams({ client_id: voice.client_id, redirect_uri: googleRedirect, state: 'link', scope: 'openid profile email', response_type: 'code' })}`;
+    const linkCallback = await loginAndConsent(browser, linkUrl, user, googleRedirect);
+    const link = await platformTokenRequest(server, 'google', voice, { grant_type: 'authorization_code', code: linkCallback.searchParams.get('code')!, redirect_uri: googleRedirect });
+    expect(link.status).toBe(200);
+    const partnerFlow = await startAuthorization(thirdParty, browser);
+    const partner = await partnerFlow.finish((await browser.submit(partnerFlow.page, '/confirm', {}, thirdParty.redirectUri)).url);
+
+    for (const token of [a.access_token, b.access_token, a.refresh_token!, b.refresh_token!]) {
+      expect((await introspect(server, introspector, token)).active).toBe(true);
+    }
+
+    // RP-initiated logout from A, confirmed on the logout page ("Yes, sign me out").
+    const signedOut = 'https://app-a.example.com/signed-out';
+    const endSession = oidc.buildEndSessionUrl(appA.rp, { id_token_hint: a.id_token!, post_logout_redirect_uri: signedOut, state: 'bye' });
+    const confirm = await browser.navigate(endSession.href, signedOut);
+    expect(confirm.html).toContain('Sign out?');
+    const done = await browser.submit(confirm, '/session/end/confirm', { logout: 'yes' }, signedOut);
+    expect(new URL(done.url).searchParams.get('state')).toBe('bye');
+
+    // Each first-party app got exactly one logout token, signed with the server's published keys.
+    const jwks = jose.createRemoteJWKSet(new URL(appA.rp.serverMetadata().jwks_uri!));
+    for (const [app, receiver, tokens] of [
+      [appA, receivers.a, a],
+      [appB, receivers.b, b],
+    ] as const) {
+      expect(receiver.deliveries).toHaveLength(1);
+      const [delivery] = receiver.deliveries;
+      expect(delivery!.contentType).toBe('application/x-www-form-urlencoded');
+      const { payload, protectedHeader } = await jose.jwtVerify(delivery!.logoutToken!, jwks, {
+        issuer: server.url,
+        audience: app.client.client_id,
+        typ: 'logout+jwt',
+        maxTokenAge: '2 minutes',
+      });
+      expect(protectedHeader.alg).toBe('RS256');
+      expect(payload.sub).toBe(user.id);
+      expect(payload.events).toEqual({ [BACKCHANNEL_LOGOUT_EVENT]: {} });
+      expect(payload.sid).toEqual(expect.any(String));
+      expect(payload.sid).toBe(tokens.claims()!.sid);
+      expect(payload.jti).toEqual(expect.any(String));
+      expect(payload).not.toHaveProperty('nonce');
+    }
+    expect(receivers.a.deliveries[0]!.logoutToken).not.toBe(receivers.b.deliveries[0]!.logoutToken);
+
+    // The session's tokens are dead: introspection, userinfo, refresh.
+    for (const [app, tokens] of [
+      [appA, a],
+      [appB, b],
+    ] as const) {
+      expect(await introspect(server, introspector, tokens.access_token)).toEqual({ active: false });
+      expect(await introspect(server, introspector, tokens.refresh_token!)).toEqual({ active: false });
+      const refreshed = await postForm(server, '/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }, app.client);
+      expect(refreshed.status).toBe(400);
+      expect(refreshed.body.error).toBe('invalid_grant');
+      await expect(oidc.fetchUserInfo(app.rp, tokens.access_token, user.id)).rejects.toThrow();
+    }
+
+    // The voice link survives a browser logout, and so does the app the user consented to.
+    const voiceRefresh = await platformTokenRequest(server, 'google', voice, { grant_type: 'refresh_token', refresh_token: link.body.refresh_token });
+    expect(voiceRefresh.status).toBe(200);
+    expect((await introspect(server, introspector, voiceRefresh.body.access_token)).active).toBe(true);
+    expect((await introspect(server, introspector, partner.access_token)).active).toBe(true);
+    expect((await oidc.refreshTokenGrant(thirdParty.rp, partner.refresh_token!)).access_token).toEqual(expect.any(String));
+
+    // The browser is signed out: A and B ask for a login again.
+    expect(formShown((await startAuthorization(appB, browser)).page)).toBe('login');
+  });
+
+  test('"No, stay signed in" ends only the app that asked: A is notified and its tokens die, B keeps working', async () => {
+    const user = await createUserWithRoles([]);
+    const { browser, tokens: a } = await signInThroughA(user);
+    const b = await silentSignIn(appB, browser);
+    const endSession = oidc.buildEndSessionUrl(appA.rp, { id_token_hint: a.id_token! });
+    const confirm = await browser.navigate(endSession.href, 'https://nowhere.invalid/');
+    const done = await browser.submit(confirm, '/session/end/confirm', {}, 'https://nowhere.invalid/');
+    expect(done.html).toContain('You are signed out');
+
+    expect(receivers.a.deliveries).toHaveLength(1);
+    expect(receivers.b.deliveries).toHaveLength(0);
+    expect(await introspect(server, introspector, a.access_token)).toEqual({ active: false });
+    expect((await introspect(server, introspector, b.access_token)).active).toBe(true);
+    expect((await oidc.refreshTokenGrant(appB.rp, b.refresh_token!)).access_token).toEqual(expect.any(String));
+    // Still signed in to the session: B needs no login, A needs no login either (a new grant, no consent).
+    await silentSignIn(appB, browser);
+    await silentSignIn(appA, browser);
+  });
+
+  test('an app asking for offline_access (with prompt=consent) keeps that refresh token after logout', async () => {
+    const user = await createUserWithRoles([]);
+    const { browser, tokens: a } = await signInThroughA(user);
+    const flow = await startAuthorization({ ...appB, scope: 'openid offline_access' }, browser, { prompt: 'consent' });
+    expect(formShown(flow.page)).toBe('consent');
+    const offline = await flow.finish((await browser.submit(flow.page, '/confirm', {}, appB.redirectUri)).url);
+    expect(String(offline.scope).split(' ')).toContain('offline_access');
+
+    const endSession = oidc.buildEndSessionUrl(appA.rp, { id_token_hint: a.id_token! });
+    const confirm = await browser.navigate(endSession.href, 'https://nowhere.invalid/');
+    await browser.submit(confirm, '/session/end/confirm', { logout: 'yes' }, 'https://nowhere.invalid/');
+
+    expect(receivers.b.deliveries).toHaveLength(1); // B is told the browser session ended …
+    expect(await introspect(server, introspector, a.access_token)).toEqual({ active: false });
+    expect((await oidc.refreshTokenGrant(appB.rp, offline.refresh_token!)).access_token).toEqual(expect.any(String)); // … its offline token lives on
+  });
+
+  test('a backchannel_logout_uri must be a URL; http is accepted for a loopback receiver', async () => {
+    const bad = await admin.post('/admin/clients', { redirect_uris: ['https://x.example.com/cb'], backchannel_logout_uri: 'not a url' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toBe('invalid_client_metadata');
+    const discovery = (await fetch(`${server.url}/.well-known/openid-configuration`).then((r) => r.json())) as Record<string, unknown>;
+    expect(discovery).toMatchObject({ backchannel_logout_supported: true, backchannel_logout_session_supported: true });
+  });
+});
+
+describe('outbound calls and the SSRF guard', () => {
+  // oidc-provider gives each outbound call a dispatcher refusing special-use addresses (loopback included). Under
+  // Jest's VM modules it cannot build that dispatcher and warns, so this checks our fetch hook directly.
+  const guard = { ssrf: true };
+  const guarded = () => ({ method: 'POST', dispatcher: guard }) as unknown as RequestInit;
+  const calls = () => {
+    const spy = jest.spyOn(globalThis, 'fetch').mockImplementation(async () => new Response(null, { status: 200 }));
+    return { spy, dispatcherOf: (i: number) => (spy.mock.calls[i]![1] as { dispatcher?: unknown } | undefined)?.dispatcher };
+  };
+  afterEach(() => jest.restoreAllMocks());
+
+  test('an issuer on loopback may call loopback URLs (a local app\'s backchannel_logout_uri); other URLs keep the guard', async () => {
+    const { dispatcherOf } = calls();
+    const fetchHook = outboundFetch('http://127.0.0.1:3000');
+    await fetchHook('http://127.0.0.1:4000/backchannel-logout', guarded());
+    await fetchHook('http://localhost:4000/backchannel-logout', guarded());
+    await fetchHook('https://app.example.com/backchannel-logout', guarded());
+    await fetchHook('http://10.0.0.5/backchannel-logout', guarded());
+    expect([0, 1, 2, 3].map(dispatcherOf)).toEqual([undefined, undefined, guard, guard]);
+  });
+
+  test('a public issuer never calls loopback', async () => {
+    const { dispatcherOf } = calls();
+    await outboundFetch('https://id.example.com')('http://127.0.0.1:4000/backchannel-logout', guarded());
+    expect(dispatcherOf(0)).toBe(guard);
+  });
+});
