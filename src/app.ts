@@ -1,6 +1,6 @@
-import { createHmac } from 'node:crypto';
 import Koa from 'koa';
 import type { AppContext } from './context.js';
+import { derivePurposeSecret } from './crypto/keyring.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
 import { requestContext, securityHeaders } from './http/request-context.js';
@@ -18,8 +18,7 @@ import { openApiRoutes } from './openapi/routes.js';
 export function createApp(context: AppContext): Koa {
   const { config, logger, provider, accounts, keyring } = context;
   const app = new Koa({ proxy: config.trustProxy });
-  // Derived from the key ring: rotating ENCRYPTION_KEYS rotates this too.
-  const csrfSecret = createHmac('sha256', keyring.keyMaterial()[0]!).update('interaction-csrf').digest();
+  const csrfSecret = derivePurposeSecret(keyring, 'interaction-csrf');
 
   const routers = [
     healthRoutes(context),

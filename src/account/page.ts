@@ -1,9 +1,9 @@
-import { createHmac } from 'node:crypto';
 import Router from '@koa/router';
 import { koaBody } from 'koa-body';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
+import { derivePurposeSecret } from '../crypto/keyring.js';
 import { forbidden, notFound } from '../http/errors.js';
 import { interactionCsrf } from '../interactions/csrf.js';
 import { PAGE_CSP } from '../views/html.js';
@@ -24,8 +24,7 @@ const pageQuery = z.object({ revoked: z.literal('1').optional() });
 export function accountPageRoutes(context: AppContext): Router {
   const { config, provider, grants, accounts, keyring, clock } = context;
   const router = new Router();
-  // Secrets derived from the key ring (rotating ENCRYPTION_KEYS rotates them), one per purpose.
-  const derive = (purpose: string) => createHmac('sha256', keyring.keyMaterial()[0]!).update(purpose).digest();
+  const derive = (purpose: string) => derivePurposeSecret(keyring, purpose);
   const csrf = interactionCsrf(derive('account-page-csrf'), config.issuer);
   const signIn = accountSignIn({ provider, issuer: config.issuer, secret: derive('account-signin'), clock });
   const form = koaBody({ urlencoded: true, json: false, multipart: false, formLimit: '16kb' });

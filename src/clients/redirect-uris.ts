@@ -1,5 +1,4 @@
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
+import { isLoopbackHost } from '../http/loopback.js';
 /**
  * Our rules on top of oidc-provider's (RFC 9700 §2.1, RFC 8252 §7): exact URIs only — https, http only on a
  * loopback host, a private-use scheme (reverse domain name, RFC 8252 §7.1) only for native apps; no wildcard,
@@ -15,7 +14,7 @@ export function redirectUriProblem(uri: string, applicationType: unknown): strin
   }
   if (url.hash || uri.includes('#')) return `${uri}: must not contain a fragment`;
   if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:') return LOOPBACK_HOSTS.has(url.hostname) ? undefined : `${uri}: http is allowed only for loopback hosts (localhost, 127.0.0.1, [::1]); use https`;
+  if (url.protocol === 'http:') return isLoopbackHost(url.hostname) ? undefined : `${uri}: http is allowed only for loopback hosts (localhost, 127.0.0.1, [::1]); use https`;
   const scheme = url.protocol.slice(0, -1);
   if (applicationType === 'native' && scheme.includes('.')) return undefined;
   return `${uri}: scheme ${scheme} is not allowed (https, loopback http, or a reverse-domain private-use scheme for native apps)`;

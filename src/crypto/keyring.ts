@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 
 /**
  * AES-256-GCM key ring for data at rest. The first key encrypts; every key decrypts.
@@ -57,6 +57,14 @@ export class KeyRing {
   static kidOf(ciphertext: string): string | undefined {
     return ciphertext.split('.')[1];
   }
+}
+
+/**
+ * A secret for one purpose (form tokens, state cookies), derived from the newest key: rotating ENCRYPTION_KEYS
+ * rotates it too, and no extra secret needs configuring.
+ */
+export function derivePurposeSecret(keyring: KeyRing, purpose: string): Buffer {
+  return createHmac('sha256', keyring.keyMaterial()[0]!).update(purpose).digest();
 }
 
 export class DecryptionError extends Error {

@@ -3,7 +3,7 @@ import type { Logger } from 'winston';
 import type { AuditLog } from '../audit/writer.js';
 import type { AuditOrigin } from '../audit/origin.js';
 import type { Clock } from '../oidc/adapter/artifact-store.js';
-import type { GrantQueries, GrantRow } from '../queries/grants.js';
+import type { GrantOwners, GrantQueries, GrantRow } from '../queries/grants.js';
 
 export interface GrantView {
   grant_id: string;
@@ -77,7 +77,7 @@ export function grantService({ provider, grants, audit, clock, logger }: GrantSe
     );
   };
 
-  const revoke = async (row: { grant_id: string; client_id: string; account_id: string; workspace_id: string | null }, origin: AuditOrigin, reason: string): Promise<void> => {
+  const revoke = async (row: GrantOwners, origin: AuditOrigin, reason: string): Promise<void> => {
     await revokeChain(row.grant_id);
     await grants.detachFromSessions(row.account_id, row.client_id, row.grant_id);
     const event = { ...origin, clientId: row.client_id, accountId: row.account_id, workspaceId: row.workspace_id };
@@ -99,22 +99,16 @@ export function grantService({ provider, grants, audit, clock, logger }: GrantSe
     },
 
     async revokeAllOfClient(clientId: string, origin: AuditOrigin): Promise<number> {
-      const ids = await grants.idsForClient(clientId);
-      for (const id of ids) {
-        const row = await grants.find(id);
-        if (row) await revoke(row, origin, 'client_deleted');
-      }
-      return ids.length;
+      const rows = await grants.ownersForClient(clientId);
+      for (const row of rows) await revoke(row, origin, 'client_deleted');
+      return rows.length;
     },
 
     async revokeAllOfAccount(accountId: string, origin: AuditOrigin): Promise<number> {
-      const ids = await grants.idsForAccount(accountId);
-      for (const id of ids) {
-        const row = await grants.find(id);
-        if (row) await revoke(row, origin, 'user_deleted');
-      }
+      const rows = await grants.ownersForAccount(accountId);
+      for (const row of rows) await revoke(row, origin, 'user_deleted');
       await grants.deleteSessionsOfAccount(accountId);
-      return ids.length;
+      return rows.length;
     },
 
     /** last_used_at bookkeeping; called from provider events, so it never throws. Written in batches. */

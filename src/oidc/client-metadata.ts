@@ -51,6 +51,9 @@ export const extraClientMetadata: Configuration['extraClientMetadata'] = {
   },
 };
 
+/** Our own apps (`first_party: true`): no consent page, tokens bound to the single sign-on session. */
+export const isFirstParty = (client: unknown): boolean => (client as { first_party?: unknown } | undefined)?.first_party === true;
+
 /** PKCE (S256) for every client unless an admin turned it off for one confidential client. */
 export const pkce: Configuration['pkce'] = {
   required: (_ctx, client) => (client as unknown as { require_pkce?: boolean }).require_pkce !== false,

@@ -1,9 +1,9 @@
+import { isFirstParty } from './client-metadata.js';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 
 /** Scopes no grant may carry without an explicit decision (CONTRACT.md, Scopes: `admin` only via client_credentials). */
 const NEVER_IMPLIED = new Set(['admin']);
 
-const isFirstParty = (client: unknown) => (client as { first_party?: boolean } | undefined)?.first_party === true;
 
 /**
  * Clients with metadata `first_party: true` (our own apps, such as the account page) get no consent page: their

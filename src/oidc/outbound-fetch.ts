@@ -1,6 +1,6 @@
+import { isLoopbackHost } from '../http/loopback.js';
 import type { Configuration } from 'oidc-provider';
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 const hostOf = (input: string | URL | Request) => new URL(input instanceof Request ? input.url : input).hostname;
 
@@ -13,9 +13,9 @@ const hostOf = (input: string | URL | Request) => new URL(input instanceof Reque
  * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#fetch
  */
 export function outboundFetch(issuer: string): NonNullable<Configuration['fetch']> {
-  const issuerOnLoopback = LOOPBACK_HOSTS.has(new URL(issuer).hostname);
+  const issuerOnLoopback = isLoopbackHost(new URL(issuer).hostname);
   return (input, init) => {
-    if (issuerOnLoopback && init && LOOPBACK_HOSTS.has(hostOf(input))) {
+    if (issuerOnLoopback && init && isLoopbackHost(hostOf(input))) {
       const { dispatcher: _ssrfGuard, ...rest } = init as RequestInit & { dispatcher?: unknown };
       return globalThis.fetch(input, rest);
     }

@@ -1,3 +1,4 @@
+import { isFirstParty } from './client-metadata.js';
 import type { Configuration } from 'oidc-provider';
 import type { Config } from '../config.js';
 import { isVoiceProfile } from '../clients/voice-profiles.js';
@@ -35,7 +36,6 @@ export function ttlPolicy(ttl: Config['ttl']): Ttl {
  */
 export const issueRefreshToken: Configuration['issueRefreshToken'] = async (_ctx, client) => client.grantTypeAllowed('refresh_token');
 
-const isFirstParty = (client: unknown) => (client as { first_party?: unknown } | undefined)?.first_party === true;
 
 /**
  * Which tokens die with the browser session that created them. oidc-provider binds such tokens to the session

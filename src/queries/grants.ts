@@ -10,11 +10,18 @@ export interface GrantRow {
   client_name: string | null;
 }
 
+export type GrantOwners = Pick<GrantRow, 'grant_id' | 'client_id' | 'account_id'> & { workspace_id: string | null };
+
 /**
  * Grant management over oidc-provider's stored grants and sessions (model `Grant` / `Session` rows of
  * oidc_models). Tokens themselves are revoked through the adapter, which also covers Redis.
  */
 export function grantQueries(db: Knex) {
+  const owners = () =>
+    db({ g: 'oidc_models' })
+      .joinRaw('LEFT JOIN users AS u ON u.id::text = g.account_id')
+      .where({ 'g.model': 'Grant' })
+      .select('g.id as grant_id', 'g.client_id', 'g.account_id', 'u.workspace_id');
   const live = (now: Date) => (q: Knex.QueryBuilder) => q.whereNull('g.expires_at').orWhere('g.expires_at', '>', now);
   return {
     async listForAccount(accountId: string, now: Date): Promise<GrantRow[]> {
@@ -34,17 +41,14 @@ export function grantQueries(db: Knex) {
         );
     },
     /** The grant's owners; `workspace_id` is the user's (null once the user is gone). */
-    async find(grantId: string): Promise<(Pick<GrantRow, 'grant_id' | 'client_id' | 'account_id'> & { workspace_id: string | null }) | undefined> {
-      return db({ g: 'oidc_models' })
-        .joinRaw('LEFT JOIN users AS u ON u.id::text = g.account_id')
-        .where({ 'g.model': 'Grant', 'g.id': grantId })
-        .first('g.id as grant_id', 'g.client_id', 'g.account_id', 'u.workspace_id');
+    async find(grantId: string): Promise<GrantOwners | undefined> {
+      return owners().where({ 'g.id': grantId }).first();
     },
-    async idsForClient(clientId: string): Promise<string[]> {
-      return db('oidc_models').where({ model: 'Grant', client_id: clientId }).pluck('id');
+    async ownersForClient(clientId: string): Promise<GrantOwners[]> {
+      return owners().where({ 'g.client_id': clientId });
     },
-    async idsForAccount(accountId: string): Promise<string[]> {
-      return db('oidc_models').where({ model: 'Grant', account_id: accountId }).pluck('id');
+    async ownersForAccount(accountId: string): Promise<GrantOwners[]> {
+      return owners().where({ 'g.account_id': accountId });
     },
     /** Coarse bookkeeping (DESIGN.md, hot-path writes): at most one write per grant per `minIntervalSeconds`. */
     async touch(grantIds: string[], now: Date, minIntervalSeconds: number): Promise<void> {

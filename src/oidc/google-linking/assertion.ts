@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../../http/loopback.js';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { errors } from 'oidc-provider';
 import { ConfigError, type Config } from '../../config.js';
@@ -12,7 +13,6 @@ export interface GoogleIdentity {
 
 export type VerifyAssertion = (assertion: string) => Promise<GoogleIdentity>;
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** Google signs ID tokens with RS256; ES256 lets a test or another issuer use EC keys. Never `none` or HMAC. */
 const ALGORITHMS = ['RS256', 'ES256'];
 /** Clock skew accepted between Google and us on `exp`, `iat`, `nbf`. */
@@ -26,7 +26,7 @@ const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'];
  */
 export function assertLinkingConfig(linking: Config['googleLinking']): void {
   const url = new URL(linking.jwksUri);
-  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     throw new ConfigError(`Invalid configuration: GOOGLE_LINKING_JWKS_URI: http is allowed only for loopback hosts (localhost, 127.0.0.1, [::1]); use https`);
   }
 }
