@@ -63,4 +63,10 @@ export const defaults = {
     issuer: 'https://accounts.google.com/',
     jwksUri: 'https://www.googleapis.com/oauth2/v3/certs',
   },
+  integrations: {
+    /** How long a user has to finish linking an account (CONTRACT.md: authorization state, 10 min). */
+    stateTtlSeconds: 10 * 60,
+    /** Token vending refreshes a token that expires within this margin first. */
+    refreshMarginSeconds: 5 * 60,
+  },
 };

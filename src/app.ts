@@ -10,6 +10,7 @@ import { adminRoutes } from './admin/routes.js';
 import { accountApiRoutes } from './account/routes.js';
 import { accountPageRoutes } from './account/page.js';
 import { openApiRoutes } from './openapi/routes.js';
+import { integrationRoutes } from './integrations/routes.js';
 
 /**
  * The Koa host: our routes first, then oidc-provider (mounted at the root, so the issuer is ISSUER).
@@ -26,6 +27,7 @@ export function createApp(context: AppContext): Koa {
     adminRoutes({ ...context, resolve: context.resolveToken }),
     accountApiRoutes(context.resolveToken, context.grants),
     accountPageRoutes(context),
+    integrationRoutes(context.resolveToken, context.integrations),
     openApiRoutes(config.issuer),
   ];
 

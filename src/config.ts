@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defaults } from '../config/default.js';
+import { loadProviderRegistry, ProviderRegistryError, type ProviderRegistry } from './integrations/registry/index.js';
 
 /** Environment variable → path in the config object. The only place that reads the environment. */
 const ENV_MAP: Record<string, string> = {
@@ -37,6 +38,8 @@ const ENV_MAP: Record<string, string> = {
   GOOGLE_LINKING_JWKS_URI: 'googleLinking.jwksUri',
   GOOGLE_RISC_ISSUER: 'googleRisc.issuer',
   GOOGLE_RISC_JWKS_URI: 'googleRisc.jwksUri',
+  INTEGRATIONS_STATE_TTL_SECONDS: 'integrations.stateTtlSeconds',
+  INTEGRATIONS_REFRESH_MARGIN_SECONDS: 'integrations.refreshMarginSeconds',
 };
 
 const seconds = z.coerce.number().int().nonnegative();
@@ -86,10 +89,14 @@ const schema = z.object({
   seedDemo: bool,
   googleLinking: z.object({ clientId: optionalString, issuer: z.string().min(1), jwksUri: httpUrl }),
   googleRisc: z.object({ issuer: z.string().min(1), jwksUri: httpUrl }),
+  integrations: z.object({
+    stateTtlSeconds: z.coerce.number().int().min(60).max(3600),
+    refreshMarginSeconds: z.coerce.number().int().min(0).max(3600),
+  }),
 });
 
 type Parsed = z.infer<typeof schema>;
-export type Config = Readonly<Parsed & { issuer: string }>;
+export type Config = Readonly<Parsed & { issuer: string; providers: ProviderRegistry }>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -154,5 +161,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     throw new ConfigError('Invalid configuration: ENCRYPTION_KEYS: required when NODE_ENV=production');
   }
   const issuer = (parsed.issuer ?? `http://localhost:${parsed.port}`).replace(/\/+$/, '');
-  return deepFreeze({ ...parsed, issuer, seedDemo: parsed.seedDemo && parsed.nodeEnv !== 'production' });
+  // The consumer's providers: config/providers.yaml + PROVIDERS_FILE, `${ENV}` expanded from this same env.
+  let providers: ProviderRegistry;
+  try {
+    providers = loadProviderRegistry({ env, overrideFile: parsed.providersFile });
+  } catch (error) {
+    if (error instanceof ProviderRegistryError) throw new ConfigError(`Invalid configuration: ${error.setting}: ${error.detail}`);
+    throw error;
+  }
+  return deepFreeze({ ...parsed, issuer, providers, seedDemo: parsed.seedDemo && parsed.nodeEnv !== 'production' });
 }

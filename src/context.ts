@@ -28,6 +28,10 @@ import { revokeGrantsOfDeletedClients } from './grants/provider-hooks.js';
 import { clientAdminService, type ClientAdminService } from './clients/admin-service.js';
 import { userAdminService, type UserAdminService } from './accounts/admin-service.js';
 import { createTokenResolver, type TokenResolver } from './http/bearer-auth.js';
+import { integrationService, type IntegrationService } from './integrations/service.js';
+import { connectionSealer } from './integrations/sealing.js';
+import { tokenCache } from './integrations/token-cache.js';
+import { upstreamClients } from './integrations/upstream-client.js';
 
 /** Everything built once at start and passed down; no module-level singletons. */
 export interface AppContext {
@@ -47,6 +51,8 @@ export interface AppContext {
   userAdmin: UserAdminService;
   /** Bearer token → principal, through the provider's own token models. */
   resolveToken: TokenResolver;
+  /** The consumer side: linked external accounts, token vending, mailboxes. */
+  integrations: IntegrationService;
   close(): Promise<void>;
 }
 
@@ -94,8 +100,21 @@ export async function createContext(config: Config, options: ContextOptions = {}
     const grants = grantService({ provider, grants: queries.grants, audit, clock, logger });
     auditProviderEvents(provider, audit, { onGrantUsed: (grantId) => grants.touch(grantId) });
     revokeGrantsOfDeletedClients(provider, grants);
-    const clientAdmin = clientAdminService({ provider, clients: queries.clients, workspaces: queries.workspaces, grants, audit, keyring });
-    const userAdmin = userAdminService({ users: queries.users, workspaces: queries.workspaces, grants, audit });
+    const integrations = integrationService({
+      settings: { issuer: config.issuer, providers: config.providers, ...config.integrations },
+      connections: queries.connections,
+      oauthStates: queries.oauthStates,
+      mailboxes: queries.mailboxes,
+      keyring,
+      sealer: connectionSealer(keyring),
+      cache: tokenCache(redis, keyring, clock),
+      upstream: upstreamClients(clock),
+      audit,
+      logger,
+      clock,
+    });
+    const clientAdmin = clientAdminService({ provider, clients: queries.clients, workspaces: queries.workspaces, grants, audit, keyring, linkedAccounts: integrations });
+    const userAdmin = userAdminService({ users: queries.users, workspaces: queries.workspaces, grants, audit, linkedAccounts: integrations });
     const resolveToken = createTokenResolver(provider, async (accountId) => (await accounts.find(accountId))?.workspace_id);
     stopSweeper = startSweeper({ queries, logger, clock, intervalSeconds: config.sweepIntervalSeconds, auditRetentionDays: config.auditRetentionDays });
 
@@ -116,6 +135,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       clientAdmin,
       userAdmin,
       resolveToken,
+      integrations,
       async close() {
         stopSweeper();
         await Promise.all([audit.flush(), grants.flushTouched()]);

@@ -6,15 +6,19 @@ import addFormatsModule from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
 import { accountApiRoutes } from '../src/account/routes.js';
 import { adminRoutes } from '../src/admin/routes.js';
+import { integrationRoutes } from '../src/integrations/routes.js';
+import { connect, integrationService, integrationUser, mailboxSettings, startConsumerWorld, type ConsumerWorld } from './integrations/setup.js';
 import { adminToken, api, type ApiResponse } from './support/api.js';
 import { authorize, createUser, registerClient } from './support/flow.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import type { TestServer } from './support/server.js';
 
 /**
  * /openapi.json kept honest (issue 3): it is a valid OpenAPI 3.1 document, it lists exactly the routes the
- * /admin and /account routers mount, and every documented response (success and error) is produced by a
- * real call here and validated against its documented schema. The last test fails when a documented
- * response was never exercised, so a new route or status needs a call below.
+ * /admin, /account and /integrations routers mount, and every documented response (success and error) is
+ * produced by a real call here and validated against its documented schema. The last test fails when a
+ * documented response was never exercised, so a new route or status needs a call below.
+ * The server is a consumer world's (test/integrations/setup.ts): its providers point at a local upstream
+ * OAuth provider, so the /integrations flows (connect, refresh, revoke) run for real.
  */
 
 // ajv is CommonJS: the default import is module.exports, whose `default` is the class (and the plugin).
@@ -24,6 +28,7 @@ const addFormats = addFormatsModule.default;
 type Json = Record<string, any>;
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
+let world: ConsumerWorld;
 let server: TestServer;
 let doc: Json;
 let ajv: InstanceType<typeof Ajv2020>;
@@ -70,7 +75,8 @@ function documentedResponse(template: string, method: string, status: string): {
 
 /**
  * Checks one real response against the document: its status is the expected one and is documented for the
- * operation, its required headers are there, and its body matches the documented schema (or is empty).
+ * operation, its required headers are there and match their schemas, and its body is of a documented media
+ * type and matches that type's schema (or is empty when none is documented).
  */
 function check(method: string, template: string, response: ApiResponse, status: number): void {
   const label = `${method.toUpperCase()} ${template}`;
@@ -80,12 +86,20 @@ function check(method: string, template: string, response: ApiResponse, status: 
   if (!operation.responses[String(status)]) throw new Error(`${label} answered ${status}, which /openapi.json does not document for it: ${JSON.stringify(response.body)}`);
   const { pointer, documented } = documentedResponse(template, method.toLowerCase(), String(status));
   for (const [name, header] of Object.entries<Json>(documented.headers ?? {})) {
-    const resolved = header.$ref ? resolvePointer(header.$ref) : header;
-    if (resolved.required && !response.headers.has(name)) throw new Error(`${label} ${status}: documented header ${name} is missing`);
+    const headerPointer = header.$ref ?? `${pointer}/headers/${escapePointer(name)}`;
+    const resolved = resolvePointer(headerPointer);
+    const value = response.headers.get(name);
+    if (value === null) {
+      if (resolved.required) throw new Error(`${label} ${status}: documented header ${name} is missing`);
+      continue;
+    }
+    if (resolved.schema) assertMatches(`${headerPointer}/schema`, value, `${label} ${status} header ${name}`);
   }
-  if (documented.content?.['application/json']) {
-    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    assertMatches(`${pointer}/content/application~1json/schema`, response.body, `${label} ${status}`);
+  const content = documented.content as Json | undefined;
+  if (content) {
+    const mediaType = response.headers.get('content-type')?.split(';')[0]?.trim() ?? '';
+    if (!content[mediaType]) throw new Error(`${label} ${status}: content-type ${mediaType || '(none)'} is not documented (${Object.keys(content).join(', ')})`);
+    assertMatches(`${pointer}/content/${escapePointer(mediaType)}/schema`, response.body, `${label} ${status}`);
   } else if (response.body !== undefined) {
     throw new Error(`${label} ${status}: documented without a body, but it has one: ${JSON.stringify(response.body)}`);
   }
@@ -99,11 +113,15 @@ function checkRequest(method: string, template: string, body: unknown): void {
   assertMatches(`#/paths/${escapePointer(template)}/${method}/requestBody/content/application~1json/schema`, body, `request body of ${method.toUpperCase()} ${template}`);
 }
 
-/** Every route the /admin and /account routers mount, as `METHOD /openapi/{style}` (HEAD and middleware left out). */
+/** Every route the /admin, /account and /integrations routers mount, as `METHOD /openapi/{style}` (HEAD and middleware left out). */
 function mountedRoutes(): Set<string> {
   const context = server.context;
-  // Built as src/app.ts builds them. Add /integrations here when it is mounted.
-  const routers: Router[] = [adminRoutes({ ...context, resolve: context.resolveToken }), accountApiRoutes(context.resolveToken, context.grants)];
+  // Built as src/app.ts builds them.
+  const routers: Router[] = [
+    adminRoutes({ ...context, resolve: context.resolveToken }),
+    accountApiRoutes(context.resolveToken, context.grants),
+    integrationRoutes(context.resolveToken, context.integrations),
+  ];
   const routes = new Set<string>();
   for (const router of routers) {
     for (const layer of router.stack) {
@@ -122,6 +140,9 @@ function documentedOperations(): Array<{ method: string; path: string; operation
     METHODS.filter((method) => item[method]).map((method) => ({ method, path, operation: item[method] as Json })),
   );
 }
+
+/** `security: []`: called without a bearer token (the provider's redirect to the integrations callback). */
+const needsBearer = (operation: Json) => (operation.security as unknown[]).length > 0;
 
 const fill = (template: string) => template.replace(/\{[^}]+\}/g, 'no-such-thing');
 
@@ -148,7 +169,8 @@ let adminTokenValue: string;
 let accountClient: { client_id: string; client_secret?: string };
 
 beforeAll(async () => {
-  server = await startTestServer();
+  world = await startConsumerWorld();
+  server = world.server;
   const response = await fetch(`${server.url}/openapi.json`);
   expect(response.status).toBe(200);
   doc = (await response.json()) as Json;
@@ -166,7 +188,7 @@ beforeAll(async () => {
   userToken = (await authorize(server, accountClient, user, 'openid account')).tokens.access_token;
 });
 afterAll(async () => {
-  await server?.destroy();
+  await world?.close();
 });
 
 describe('GET /openapi.json', () => {
@@ -208,7 +230,9 @@ describe('GET /openapi.json', () => {
       const label = `${method.toUpperCase()} ${path}`;
       if (!operation.responses || Object.keys(operation.responses).length === 0) problems.push(`${label}: no responses`);
       if (!Object.keys(operation.responses ?? {}).some((status) => /^2\d\d$/.test(status))) problems.push(`${label}: no success response`);
-      if (!operation.security?.length) problems.push(`${label}: no security requirement`);
+      // A bearer requirement and a documented 401, or `security: []` (explicitly none) and no 401.
+      if (!Array.isArray(operation.security)) problems.push(`${label}: no security requirement (\`[]\` for none)`);
+      else if (needsBearer(operation) !== !!operation.responses?.['401']) problems.push(`${label}: documents 401 only if it needs a bearer token`);
       if (!operation.operationId || operationIds.has(operation.operationId)) problems.push(`${label}: missing or duplicate operationId`);
       operationIds.add(operation.operationId);
       const declared = new Set((operation.parameters ?? []).filter((p: Json) => p.in === 'path').map((p: Json) => p.name));
@@ -223,7 +247,7 @@ describe('GET /openapi.json', () => {
     expect(problems).toEqual([]);
   });
 
-  test('documents every route mounted under /admin and /account, and no route that is not mounted', () => {
+  test('documents every route mounted under /admin, /account and /integrations, and no route that is not mounted', () => {
     const mounted = mountedRoutes();
     const documented = new Set(documentedOperations().map(({ method, path }) => `${method.toUpperCase()} ${path}`));
     const missing = [...mounted].filter((route) => !documented.has(route));
@@ -241,14 +265,20 @@ describe('GET /openapi.json', () => {
 
 describe('real responses match the document', () => {
   test('every operation answers 401 invalid_token without a token and with a bad one', async () => {
-    for (const { method, path } of documentedOperations()) {
+    for (const { method, path, operation } of documentedOperations()) {
+      if (!needsBearer(operation)) continue;
       check(method, path, await send(api(server), method, fill(path)), 401);
       check(method, path, await send(api(server, 'not-a-token-of-this-server'), method, fill(path)), 401);
     }
   });
 
-  test('every operation answers 403 insufficient_scope to a token for the other API', async () => {
-    for (const { method, path } of documentedOperations()) {
+  test('every operation that documents 403 answers insufficient_scope to a token for another API', async () => {
+    // /integrations takes any token of this server; only the token vending route needs a scope (integrations:token).
+    expect(documentedOperations().filter(({ path, operation }) => path.startsWith('/integrations') && operation.responses['403']).map(({ path }) => path)).toEqual([
+      '/integrations/{provider}/token',
+    ]);
+    for (const { method, path, operation } of documentedOperations()) {
+      if (!operation.responses['403']) continue;
       const token = path.startsWith('/admin') ? userToken : adminTokenValue;
       const response = await send(api(server, token), method, fill(path));
       check(method, path, response, 403);
@@ -402,7 +432,250 @@ describe('real responses match the document', () => {
     // The token belonged to that grant: it is dead now.
     check('get', '/account/grants', await account.get('/account/grants'), 401);
   });
+});
 
+/** A GET as the user's browser makes it (the provider's redirect to our callback): no token, redirects not followed. */
+async function browserGet(url: string | URL, accept = 'application/json'): Promise<ApiResponse> {
+  const response = await fetch(url, { redirect: 'manual', headers: { accept } });
+  const text = await response.text();
+  let body: unknown = text || undefined;
+  if (response.headers.get('content-type')?.startsWith('application/json')) body = JSON.parse(text);
+  return { status: response.status, headers: response.headers, body };
+}
+
+/** A POST with no body at all (the integrations POST bodies are optional). */
+async function postWithoutBody(token: string, path: string): Promise<ApiResponse> {
+  const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: { accept: 'application/json', authorization: `Bearer ${token}` } });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+const CALLBACK = '/integrations/{provider}/callback';
+const TOKEN = '/integrations/{provider}/token';
+const DISCONNECT = '/integrations/{provider}/disconnect';
+const MAILBOX = '/integrations/mailboxes/{purpose}';
+
+describe('integrations: real responses match the document', () => {
+  // A user of a workspace of its own (mailboxes are per workspace), with a token carrying integrations:token.
+  let user: Awaited<ReturnType<typeof integrationUser>>;
+  /** The Google connection (purpose `oa`) made by the callback test, used by the later ones. */
+  let connectionId: string;
+  beforeAll(async () => {
+    user = await integrationUser(server, `oa-int-${rand()}`);
+  });
+
+  test('providers', async () => {
+    const providers = await user.call.get('/integrations/providers');
+    check('get', '/integrations/providers', providers, 200);
+    const byName = Object.fromEntries((providers.body.items as Array<{ name: string; configured: boolean }>).map((p) => [p.name, p]));
+    expect(byName.google?.configured).toBe(true);
+    expect(byName['amazon-lwa']?.configured).toBe(false);
+  });
+
+  test('authorize', async () => {
+    const path = '/integrations/{provider}/authorize';
+    const body = { purpose: 'oa-start', return_to: '/account', scopes: ['openid', 'email'] };
+    checkRequest('post', path, body);
+    const started = await user.call.post('/integrations/google/authorize', body);
+    check('post', path, started, 200);
+    expect(new URL(started.body.authorization_url).origin).toBe(world.upstream.issuer);
+    check('post', path, await postWithoutBody(user.token, '/integrations/google/authorize'), 200);
+
+    for (const bad of [{ purpose: 'Bad Purpose' }, { return_to: 'https://evil.example/steal' }, { scopes: [] }]) {
+      const refused = await user.call.post('/integrations/google/authorize', bad);
+      check('post', path, refused, 400);
+      expect(refused.body.error).toBe('invalid_request');
+    }
+    check('post', path, await user.call.post('/integrations/google/authorize', '{"purpose":'), 400);
+    const unconfigured = await user.call.post('/integrations/amazon-lwa/authorize', {});
+    check('post', path, unconfigured, 400);
+    expect(unconfigured.body.error).toBe('provider_not_configured');
+    check('post', path, await user.call.post('/integrations/no-such-provider/authorize', {}), 404);
+  });
+
+  test('callback (the provider’s redirect)', async () => {
+    const connected = await connect(world, user.call, 'google', { purpose: 'oa' });
+    check('get', CALLBACK, connected, 200);
+    expect(connected.body).toMatchObject({ provider: 'google', purpose: 'oa', status: 'active', actor: `user:${user.user.id}` });
+    connectionId = connected.body.id;
+
+    const redirected = await connect(world, user.call, 'gmail', { purpose: 'oa', return_to: '/account' });
+    check('get', CALLBACK, redirected, 303);
+    const location = new URL(redirected.headers.get('location')!);
+    expect(`${location.origin}${location.pathname}`).toBe(`${server.url}/account`);
+    expect(Object.fromEntries(location.searchParams)).toEqual({ connected: 'gmail', purpose: 'oa' });
+
+    const noState = await browserGet(`${server.url}/integrations/google/callback?code=abc`);
+    check('get', CALLBACK, noState, 400);
+    expect(noState.body.error).toBe('invalid_request');
+    const unknownState = await browserGet(`${server.url}/integrations/google/callback?code=abc&state=never-issued`);
+    check('get', CALLBACK, unknownState, 400);
+    expect(unknownState.body.error).toBe('invalid_state');
+    const unconfigured = await browserGet(`${server.url}/integrations/amazon-lwa/callback?code=abc&state=whatever`);
+    check('get', CALLBACK, unconfigured, 400);
+    expect(unconfigured.body.error).toBe('provider_not_configured');
+
+    // The user declines at the provider: its error comes back through the redirect.
+    const started = await user.call.post('/integrations/google/authorize', { purpose: 'oa-denied' });
+    const declined = await browserGet(await world.upstream.completeLogin(started.body.authorization_url, { deny: true }));
+    check('get', CALLBACK, declined, 400);
+    expect(declined.body.error).toBe('access_denied');
+    // A state is single use: the same redirect again is refused.
+    expect((await browserGet(redirected.callback)).body.error).toBe('invalid_state');
+
+    // The real caller is a browser: errors come as an HTML page when it asks for HTML.
+    const page = await browserGet(`${server.url}/integrations/google/callback`, 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8');
+    check('get', CALLBACK, page, 400);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    check('get', CALLBACK, await browserGet(`${server.url}/integrations/no-such-provider/callback?state=x`), 404);
+  });
+
+  test('connections and status', async () => {
+    const first = await user.call.get('/integrations?limit=1');
+    check('get', '/integrations', first, 200);
+    expect(first.body.next_cursor).toEqual(expect.any(String));
+    check('get', '/integrations', await user.call.get(`/integrations?cursor=${first.body.next_cursor}`), 200);
+    const google = await user.call.get('/integrations?provider=google');
+    check('get', '/integrations', google, 200);
+    expect(google.body.items.map((c: { id: string }) => c.id)).toEqual([connectionId]);
+    check('get', '/integrations', await user.call.get('/integrations?limit=0'), 400);
+    check('get', '/integrations', await user.call.get('/integrations?cursor=not-one-of-ours'), 400);
+    // A client_credentials token is an actor of its own (api_key:<client_id>), with no connections yet.
+    const service = await integrationService(server);
+    const none = await service.call.get('/integrations');
+    check('get', '/integrations', none, 200);
+    expect(none.body.items).toEqual([]);
+
+    const path = '/integrations/{provider}/status';
+    const status = await user.call.get('/integrations/google/status?purpose=oa');
+    check('get', path, status, 200);
+    expect(status.body.id).toBe(connectionId);
+    check('get', path, await user.call.get('/integrations/google/status?purpose=Bad%20Purpose'), 400);
+    check('get', path, await user.call.get('/integrations/Not_A_Provider/status'), 400);
+    check('get', path, await user.call.get('/integrations/google/status?purpose=no-such-purpose'), 404);
+  });
+
+  test('token vending', async () => {
+    const body = { purpose: 'oa', force_refresh: true };
+    checkRequest('post', TOKEN, body);
+    const vended = await user.call.post('/integrations/google/token', { purpose: 'oa' });
+    check('post', TOKEN, vended, 200);
+    expect((await world.upstream.introspect(vended.body.access_token)).active).toBe(true);
+    const refreshes = world.upstream.counts.refresh;
+    check('post', TOKEN, await user.call.post('/integrations/google/token', body), 200);
+    expect(world.upstream.counts.refresh).toBe(refreshes + 1);
+    // No body: purpose `default`, of which the user has none.
+    check('post', TOKEN, await postWithoutBody(user.token, '/integrations/google/token'), 404);
+
+    const bad = await user.call.post('/integrations/google/token', { purpose: 'oa', force_refresh: 'yes' });
+    check('post', TOKEN, bad, 400);
+    expect(bad.body.error).toBe('invalid_request');
+    const unconfigured = await user.call.post('/integrations/amazon-lwa/token', {});
+    check('post', TOKEN, unconfigured, 400);
+    expect(unconfigured.body.error).toBe('provider_not_configured');
+    // Any token of this server reaches /integrations, but vending needs integrations:token.
+    const noScope = await api(server, adminTokenValue).post('/integrations/google/token', { purpose: 'oa' });
+    check('post', TOKEN, noScope, 403);
+    expect(noScope.headers.get('www-authenticate')).toContain('scope="integrations:token"');
+    // The provider refuses a token for scopes the user never granted; the link itself stays active.
+    const extra = await user.call.post('/integrations/google/token', { purpose: 'oa', scopes: ['https://graph.microsoft.com/User.Read'] });
+    check('post', TOKEN, extra, 400);
+    expect(extra.body.error).toBe('invalid_scope');
+    expect((await user.call.get('/integrations/google/status?purpose=oa')).body.status).toBe('active');
+    check('post', TOKEN, await user.call.post('/integrations/no-such-provider/token', {}), 404);
+    check('post', TOKEN, await user.call.post('/integrations/google/token', { purpose: 'no-such-purpose' }), 404);
+
+    // The provider refuses the refresh token: the link is broken until connected again.
+    await connect(world, user.call, 'google', { purpose: 'oa-broken' });
+    world.upstream.failRefreshes(true);
+    try {
+      const broken = await user.call.post('/integrations/google/token', { purpose: 'oa-broken', force_refresh: true });
+      check('post', TOKEN, broken, 409);
+      expect(broken.body.error).toBe('needs_reauth');
+    } finally {
+      world.upstream.failRefreshes(false);
+    }
+    const status = await user.call.get('/integrations/google/status?purpose=oa-broken');
+    check('get', '/integrations/{provider}/status', status, 200);
+    expect(status.body).toMatchObject({ status: 'needs_reauth', health: { error_count_24h: 1, last_error: expect.stringContaining('invalid_grant') } });
+  });
+
+  test('mailboxes', async () => {
+    const settings = mailboxSettings;
+    check('get', MAILBOX, await user.call.get('/integrations/mailboxes/oa'), 404);
+    checkRequest('put', MAILBOX, settings());
+    const created = await user.call.put('/integrations/mailboxes/oa', settings());
+    check('put', MAILBOX, created, 201);
+    expect(JSON.stringify(created.body)).not.toContain('app-secret-1');
+    check('put', MAILBOX, await user.call.put('/integrations/mailboxes/oa', settings({ password: undefined, email: undefined, use_idle: false })), 200);
+    const oauth = settings({ auth_method: 'oauth2', password: undefined, connection_id: connectionId });
+    checkRequest('put', MAILBOX, oauth);
+    const switched = await user.call.put('/integrations/mailboxes/oa', oauth);
+    check('put', MAILBOX, switched, 200);
+    expect(switched.body).toMatchObject({ auth_method: 'oauth2', connection_id: connectionId, has_password: true });
+    check('get', MAILBOX, await user.call.get('/integrations/mailboxes/oa'), 200);
+    check('get', MAILBOX, await user.call.get('/integrations/mailboxes/Bad%20Purpose'), 400);
+
+    for (const bad of [
+      settings({ auth_method: 'kerberos' }),
+      settings({ smtp: { host: 'smtp.example.com', port: 25, security: 'none' } }),
+      settings({ auth_method: 'oauth2', connection_id: undefined }),
+      // the stored password goes only to the server and username it was given for
+      settings({ password: undefined, imap: { host: 'imap.elsewhere.example', port: 993, security: 'tls' } }),
+    ]) {
+      check('put', MAILBOX, await user.call.put('/integrations/mailboxes/oa', bad), 400);
+    }
+    check('put', MAILBOX, await user.call.put('/integrations/mailboxes/oa', '{"auth_method":'), 400);
+    check('put', MAILBOX, await user.call.put('/integrations/mailboxes/Bad%20Purpose', settings()), 400);
+    const missing = await user.call.put('/integrations/mailboxes/oa', settings({ auth_method: 'oauth2', connection_id: '00000000-0000-4000-8000-000000000000' }));
+    check('put', MAILBOX, missing, 404);
+  });
+
+  test('disconnect', async () => {
+    checkRequest('post', DISCONNECT, { purpose: 'oa' });
+    const disconnected = await user.call.post('/integrations/google/disconnect', { purpose: 'oa' });
+    check('post', DISCONNECT, disconnected, 200);
+    // The local "google" has a revocation endpoint; the mailbox that used the connection went back to its password.
+    expect(disconnected.body).toMatchObject({ id: connectionId, status: 'revoked', upstream_revocation: 'revoked', mailboxes_reverted: ['oa'] });
+    const again = await user.call.post('/integrations/google/disconnect', { purpose: 'oa' });
+    check('post', DISCONNECT, again, 200);
+    expect(again.body).toMatchObject({ upstream_revocation: 'nothing_to_revoke', mailboxes_reverted: [] });
+    const revoked = await user.call.post('/integrations/google/token', { purpose: 'oa' });
+    check('post', TOKEN, revoked, 409);
+    expect(revoked.body.error).toBe('connection_revoked');
+
+    check('post', DISCONNECT, await user.call.post('/integrations/google/disconnect', { purpose: 'oa', extra: true }), 400);
+    check('post', DISCONNECT, await user.call.post('/integrations/google/disconnect', { purpose: 'no-such-purpose' }), 404);
+    // No body: purpose `default`, of which the user has none.
+    check('post', DISCONNECT, await postWithoutBody(user.token, '/integrations/google/disconnect'), 404);
+  });
+
+  // Last: it stops the upstream provider for good.
+  test('the provider unreachable: 502 upstream_unavailable', async () => {
+    await connect(world, user.call, 'google', { purpose: 'oa-down' });
+    // The user is back from the provider, but its token endpoint goes away before the code is exchanged.
+    const started = await user.call.post('/integrations/google/authorize', { purpose: 'oa-late' });
+    const callback = await world.upstream.completeLogin(started.body.authorization_url);
+    await world.upstream.close();
+
+    const late = await browserGet(callback);
+    check('get', CALLBACK, late, 502);
+    expect(late.body.error).toBe('upstream_unavailable');
+    const refresh = await user.call.post('/integrations/google/token', { purpose: 'oa-down', force_refresh: true });
+    check('post', TOKEN, refresh, 502);
+    expect(refresh.body.error).toBe('upstream_unavailable');
+    // "microsoft" was not used in this file, so its discovery document is not cached: discovery fails.
+    const discovery = await user.call.post('/integrations/microsoft/authorize', {});
+    check('post', '/integrations/{provider}/authorize', discovery, 502);
+    expect(discovery.body.error).toBe('upstream_unavailable');
+    // Disconnecting still deletes our tokens, and says the provider could not be told.
+    const disconnected = await user.call.post('/integrations/google/disconnect', { purpose: 'oa-down' });
+    check('post', DISCONNECT, disconnected, 200);
+    expect(disconnected.body).toMatchObject({ status: 'revoked', upstream_revocation: 'failed' });
+  });
+});
+
+describe('coverage', () => {
   test('every documented response was produced and validated above', () => {
     const documented = documentedOperations().flatMap(({ method, path, operation }) =>
       Object.keys(operation.responses).map((status) => `${method.toUpperCase()} ${path} ${status}`),

@@ -34,10 +34,12 @@ export interface UserAdminDependencies {
   workspaces: WorkspaceQueries;
   grants: GrantService;
   audit: AuditLog;
+  /** Disconnects a deleted user's linked external accounts (the consumer side). */
+  linkedAccounts?: { disconnectAllOfActor(actorType: 'user', actorId: string, origin: AuditOrigin): Promise<number> };
 }
 
 /** Users for the admin API: one workspace each, email unique per deployment, never a password hash out. */
-export function userAdminService({ users, workspaces, grants, audit }: UserAdminDependencies) {
+export function userAdminService({ users, workspaces, grants, audit, linkedAccounts }: UserAdminDependencies) {
   const load = async (id: string) => {
     const row = await users.findById(id);
     if (!row) throw notFound(`no user ${id}`);
@@ -76,13 +78,14 @@ export function userAdminService({ users, workspaces, grants, audit }: UserAdmin
       await audit.record({ ...event(origin, row), type: 'UserUpdate', details: { changed: Object.keys(changes) } });
       return toUserView(row);
     },
-    /** Deletes the user, then revokes every grant and signs out every session of theirs. */
+    /** Deletes the user, then revokes every grant, signs out every session and disconnects every linked account of theirs. */
     async remove(id: string, origin: AuditOrigin) {
       const row = await load(id);
       // Row first: a flow finishing meanwhile then fails in findAccount instead of leaving a live grant.
       await users.delete(id);
       const revoked = await grants.revokeAllOfAccount(id, origin);
-      await audit.record({ ...event(origin, row), type: 'UserDelete', details: { grants_revoked: revoked } });
+      const disconnected = (await linkedAccounts?.disconnectAllOfActor('user', id, origin)) ?? 0;
+      await audit.record({ ...event(origin, row), type: 'UserDelete', details: { grants_revoked: revoked, integrations_disconnected: disconnected } });
     },
   };
 }

@@ -26,6 +26,7 @@ export const AUDIT_TYPES = [
   'IntegrationRefresh',
   'IntegrationRefreshFailure',
   'IntegrationDisconnect',
+  'MailboxUpdate',
   'WebhookDelivery',
 ] as const;
 

@@ -48,13 +48,15 @@ export interface ClientAdminDependencies {
   grants: GrantService;
   audit: AuditLog;
   keyring: KeyRing;
+  /** Disconnects the linked external accounts a deleted client held as `api_key:<client_id>`. */
+  linkedAccounts?: { disconnectAllOfActor(actorType: 'api_key', actorId: string, origin: AuditOrigin): Promise<number> };
 }
 
 /**
  * Client registration and management for the admin API. Metadata goes through oidc-provider's own validation
  * (the rules it enforces when it loads the client) and then ours (redirect URIs, the `admin` scope).
  */
-export function clientAdminService({ provider, clients, workspaces, grants, audit, keyring }: ClientAdminDependencies) {
+export function clientAdminService({ provider, clients, workspaces, grants, audit, keyring, linkedAccounts }: ClientAdminDependencies) {
   const statics = provider.Client as unknown as ClientStatics;
 
   const validate = async (metadata: Record<string, unknown>) => {
@@ -153,7 +155,8 @@ export function clientAdminService({ provider, clients, workspaces, grants, audi
       // Row first: a flow finishing meanwhile then fails to find its client instead of leaving a live grant.
       if (!(await clients.delete(clientId))) throw notFound(`no client ${clientId}`);
       const revoked = await grants.revokeAllOfClient(clientId, origin);
-      await audit.record({ ...event(origin, current), type: 'OAuthClientRevoke', details: { grants_revoked: revoked } });
+      const disconnected = (await linkedAccounts?.disconnectAllOfActor('api_key', clientId, origin)) ?? 0;
+      await audit.record({ ...event(origin, current), type: 'OAuthClientRevoke', details: { grants_revoked: revoked, integrations_disconnected: disconnected } });
     },
   };
 }

@@ -2,9 +2,10 @@ import { auditQuery } from '../admin/audit.js';
 import { listClientsQuery } from '../admin/clients.js';
 import { listUsersQuery } from '../admin/users.js';
 import { pageQuery } from '../http/pagination.js';
+import { integrationOperations } from './integration-operations.js';
 import { invalidRequest, type OperationSpec } from './requests.js';
 
-/** Every documented operation of /admin and /account. */
+/** Every documented operation of /admin, /account and /integrations. */
 export const operations: OperationSpec[] = [
   // Clients
   {
@@ -267,4 +268,5 @@ export const operations: OperationSpec[] = [
     success: { status: 204, description: 'Revoked.' },
     notFound: 'The user holds no such grant.',
   },
+  ...integrationOperations,
 ];

@@ -4,12 +4,14 @@ import { createInitialAccessTokenBody } from '../admin/initial-access-tokens.js'
 import { createResourceBody } from '../admin/resources.js';
 import { createUserBody, updateUserBody } from '../admin/users.js';
 import { createWorkspaceBody, updateWorkspaceBody } from '../admin/workspaces.js';
+import { mailboxBody, purposeParam } from '../integrations/mailboxes.js';
+import { authorizeBody, purposeBody, tokenBody } from '../integrations/routes.js';
 import type { ResponseSchemaName } from './schemas.js';
 
 /** Shapes of the documented operations, and the handlers' request schemas by component name. */
 export type JsonSchema = Record<string, unknown>;
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
-export type Audience = 'admin' | 'account';
+export type Audience = 'admin' | 'account' | 'integrations';
 
 /** Request bodies, by component name: the handlers' own zod schemas. */
 export const requestSchemas = {
@@ -21,6 +23,10 @@ export const requestSchemas = {
   UpdateWorkspaceRequest: updateWorkspaceBody,
   CreateResourceServerRequest: createResourceBody,
   CreateInitialAccessTokenRequest: createInitialAccessTokenBody,
+  AuthorizeRequest: authorizeBody,
+  TokenRequest: tokenBody,
+  DisconnectRequest: purposeBody,
+  MailboxRequest: mailboxBody,
 } satisfies Record<string, z.ZodType>;
 export type RequestSchemaName = keyof typeof requestSchemas;
 
@@ -41,6 +47,20 @@ export const requestNotes: Partial<Record<RequestSchemaName, string>> = {
     'When the change makes the client need a secret it has not got, one is issued and returned once.',
   UpdateUserRequest: 'At least one field.',
   CreateResourceServerRequest: '`identifier`: an absolute URI without a fragment (RFC 8707).',
+  AuthorizeRequest:
+    '`purpose` tells apart several links to one provider (default `default`). `return_to`: where the callback sends the ' +
+    'browser afterwards (303), a path or URL on this server\'s own origin only. `scopes` replaces the provider\'s default ' +
+    'scopes (e.g. an incremental grant). The whole body may be omitted.',
+  TokenRequest:
+    '`scopes`: a token for other scopes than the connection\'s own, minted from its refresh token (Microsoft: Graph vs ' +
+    'Outlook); it does not replace the stored token. `force_refresh`: refresh even if the current token is still fresh. ' +
+    'The whole body may be omitted.',
+  DisconnectRequest: 'The whole body may be omitted (purpose `default`).',
+  MailboxRequest:
+    'The whole setting, replaced. `password` is write-only (stored encrypted, never returned); omit it to keep the stored ' +
+    'one, unless the username, a host, a port or a security changes (then it is needed again, or dropped for `oauth2`); ' +
+    '`password` and `app_password` need one. `oauth2` needs `connection_id`, an active connection of the caller’s own ' +
+    '(from GET /integrations). `security` `none` is allowed only for loopback hosts.',
 };
 
 export const queryNotes: Record<string, string> = {
@@ -52,11 +72,27 @@ export const queryNotes: Record<string, string> = {
   account_id: 'only events about this user',
   actor: 'only events by this actor (`user:<id>`, `client:<client_id>`, `system`)',
   since: 'only events at or after this time',
+  provider: 'only connections to this provider',
+  purpose: 'which of the actor\'s connections to this provider',
+};
+
+/** Path parameters: a description each, and a schema where the handler's own zod schema is exported. */
+export const pathParameterNotes: Record<string, { description: string; schema?: z.ZodType }> = {
+  provider: { description: 'a provider name, as `GET /integrations/providers` lists them (lowercase letters, digits and `-`)' },
+  purpose: { description: 'the mailbox purpose, e.g. `booking`, `stopsale`', schema: purposeParam },
 };
 
 export interface ErrorSpec {
   codes: string[];
   description: string;
+  /** Other codes occur too (the provider's own OAuth error codes): `codes` are examples, not the whole list. */
+  open?: boolean;
+}
+
+export interface SuccessSpec {
+  status: number;
+  description: string;
+  schema?: ResponseSchemaName;
 }
 
 export interface OperationSpec {
@@ -68,13 +104,31 @@ export interface OperationSpec {
   summary: string;
   description?: string;
   audience: Audience;
+  /**
+   * The scope the token needs. /admin and /account need `admin` / `account` (from `audience`); /integrations takes any
+   * access token of this server, and one route needs `integrations:token`.
+   */
+  scope?: string;
+  /** Not called with a bearer token (the provider's redirect, authenticated by `state`): no security, no 401/403. */
+  noBearer?: boolean;
   query?: z.ZodType;
   body?: RequestSchemaName;
-  success: { status: number; description: string; schema?: ResponseSchemaName };
-  /** 401 and 403 are added from `audience`; 404 `not_found` is `notFound`. */
+  /** Every field of `body` is optional, and so is the body itself. */
+  bodyOptional?: boolean;
+  success: SuccessSpec;
+  /** Another success status of the same operation (PUT: 201 created, 200 replaced). */
+  alsoSuccess?: SuccessSpec;
+  /** A 303 redirect (`Location`) instead of a body. */
+  redirect?: string;
+  /** The success responses carry `Cache-Control: no-store` (and `Pragma: no-cache` with `pragma`). */
+  noStore?: 'cache-control' | 'pragma';
+  /** A browser that asks for HTML gets error pages as HTML (the caller is a browser: the provider's redirect). */
+  htmlErrors?: boolean;
+  /** 401 and 403 are added from `audience` and `scope`; 404 `not_found` is `notFound`; 502 `upstream_unavailable` is `badGateway`. */
   badRequest?: ErrorSpec;
   notFound?: string;
   conflict?: ErrorSpec;
+  badGateway?: string;
 }
 
 export const invalidRequest = (description: string, ...more: string[]): ErrorSpec => ({ codes: ['invalid_request', ...more], description });

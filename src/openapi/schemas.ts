@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { AUDIT_TYPES } from '../audit/types.js';
+import { purposeParam } from '../integrations/mailboxes.js';
 
 /**
- * Response bodies of /admin and /account as zod schemas, the source of the OpenAPI document's response
+ * Response bodies of /admin, /account and /integrations as zod schemas, the source of the OpenAPI document's response
  * schemas. They describe what the handlers really return (the `to*View` functions next to them); the
  * OpenAPI test calls every operation and checks each body against these. Objects are strict where the
  * handler builds the object field by field, so an extra field (a leaked hash, say) fails the test.
@@ -120,6 +121,100 @@ export const grantView = z.strictObject({
   last_used_at: timestamp.nullable().describe('updated at most once a minute; `null` until first use'),
 });
 
+/** src/integrations/providers.ts `toProviderView`: one provider of the registry, never its credentials. */
+export const providerView = z.strictObject({
+  name: z.string().describe('the `{provider}` of the other /integrations routes'),
+  display_name: z.string(),
+  configured: z.boolean().describe('usable: credentials and endpoints are set; `false` answers 400 `provider_not_configured`'),
+  missing: z.array(z.string()).describe('why it is not configured: unset environment variables or absent registry keys'),
+  scopes: z.array(z.string()).describe('the scopes asked for when `authorize` names none'),
+  pkce: z.boolean(),
+  redirect_uri: z.url().describe('the redirect URI to register at the provider: ISSUER + `/integrations/<name>/callback`'),
+});
+
+const connectionStatus = z.enum(['active', 'needs_reauth', 'revoked']).describe('`needs_reauth`: the provider refused the refresh token, connect again; `revoked`: disconnected');
+
+/** src/integrations/connection-view.ts `toConnectionView`: status, identity and health, never a token. */
+export const connectionView = z.strictObject({
+  id: z.uuid().describe('the `connection_id` a mailbox with `auth_method` `oauth2` names'),
+  provider: z.string(),
+  purpose: purposeParam,
+  status: connectionStatus,
+  actor: z.string().describe('`user:<sub>` for a user token, `api_key:<client_id>` for a client_credentials token'),
+  workspace_id: z.string(),
+  identity: z
+    .strictObject({
+      subject: z.string().nullable().describe('the account at the provider (`sub`, `oid`, …); `null` when the provider does not say'),
+      email: z.string().nullable(),
+    })
+    .describe('the linked account at the provider, as read at connect time'),
+  scopes: z.array(z.string()).describe('as granted by the provider'),
+  expires_at: timestamp.nullable().describe('when the stored access token expires; `null` when unknown or disconnected'),
+  connected_at: timestamp,
+  revoked_at: timestamp.nullable(),
+  health: z.strictObject({
+    last_success_at: timestamp.nullable(),
+    last_refreshed_at: timestamp.nullable(),
+    last_error: z.string().nullable().describe('`<code>: <message>` of the last failed refresh; cleared by a successful one'),
+    last_error_at: timestamp.nullable(),
+    error_count_24h: z.number().int().min(0),
+  }),
+});
+
+/** POST /integrations/:provider/disconnect (src/integrations/disconnect.ts): the revoked connection and what happened. */
+export const disconnectResult = connectionView
+  .extend({
+    upstream_revocation: z
+      .enum(['revoked', 'not_supported', 'failed', 'nothing_to_revoke'])
+      .describe(
+        '`revoked`: the provider accepted the revocation (RFC 7009); `not_supported`: it has no revocation endpoint (or is no longer configured); ' +
+          '`failed`: it could not be reached or refused; `nothing_to_revoke`: no tokens were held (already disconnected). ' +
+          'Our copy of the tokens is deleted in every case.',
+      ),
+    mailboxes_reverted: z.array(purposeParam).describe('purposes of the mailboxes that used this connection and went back to password auth'),
+  })
+  .describe('The connection, now `revoked`, plus the outcome at the provider.');
+
+/** POST /integrations/:provider/authorize (src/integrations/connect-flow.ts). */
+export const authorizationUrl = z.strictObject({
+  authorization_url: z.url().describe("send the user's browser here; the provider redirects back to the callback"),
+  expires_in: z.number().int().min(1).describe('seconds the request stays valid (the `state` is single use)'),
+});
+
+/** POST /integrations/:provider/token (src/integrations/token-vending.ts `VendedToken`). */
+export const vendedToken = z.strictObject({
+  access_token: z.string().describe("the provider's access token for the caller's own connection"),
+  token_type: z.string().describe("as the provider issued it (usually `Bearer`)"),
+  expires_in: z.number().int().min(0).describe('seconds until it expires; refreshed first when close to expiry'),
+  scope: z.string().describe('space-separated scopes of this token'),
+});
+
+const mailEndpoint = z.strictObject({
+  host: z.string(),
+  port: z.number().int().min(1).max(65535),
+  security: z.enum(['tls', 'starttls', 'none']),
+});
+
+/** src/integrations/mailboxes.ts `toMailboxView`: settings and health, `has_password` instead of the password. */
+export const mailboxView = z.strictObject({
+  workspace_id: z.string(),
+  purpose: purposeParam,
+  auth_method: z.enum(['password', 'oauth2', 'app_password']),
+  email: z.string().nullable(),
+  username: z.string(),
+  imap: mailEndpoint,
+  smtp: mailEndpoint,
+  has_password: z.boolean().describe('a password is stored (kept when switching to `oauth2` on the same server and username); it is never returned'),
+  connection_id: z.uuid().nullable().describe('the OAuth connection used with `auth_method` `oauth2`'),
+  use_idle: z.boolean(),
+  health: z.strictObject({
+    last_check_at: timestamp.nullable(),
+    last_success_at: timestamp.nullable(),
+    last_error: z.string().nullable(),
+  }),
+  updated_at: timestamp,
+});
+
 /** Component name → response schema (OpenAPI `components.schemas`). */
 export const responseSchemas = {
   Error: errorBody,
@@ -138,6 +233,14 @@ export const responseSchemas = {
   AuditEventList: listOf(auditEventView),
   Grant: grantView,
   GrantList: listOf(grantView),
+  Provider: providerView,
+  ProviderList: listOf(providerView).describe('Every provider of the registry in one page (`next_cursor` is always `null`).'),
+  Connection: connectionView,
+  ConnectionList: listOf(connectionView),
+  DisconnectResult: disconnectResult,
+  AuthorizationUrl: authorizationUrl,
+  VendedToken: vendedToken,
+  Mailbox: mailboxView,
 } satisfies Record<string, z.ZodType>;
 
 export type ResponseSchemaName = keyof typeof responseSchemas;

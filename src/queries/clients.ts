@@ -60,6 +60,19 @@ export function clientQueries(db: Knex) {
     async delete(clientId: string): Promise<number> {
       return db('clients').where({ client_id: clientId }).delete();
     },
+    /** Clients whose secret is stored encrypted, in pages by client_id (for re-encryption). */
+    async pageEncryptedSecrets(afterId: string | undefined, limit: number): Promise<Array<{ client_id: string; secret_encrypted: string }>> {
+      const q = db('clients').whereNotNull('secret_encrypted').orderBy('client_id').limit(limit);
+      if (afterId !== undefined) q.where('client_id', '>', afterId);
+      return q.select('client_id', 'secret_encrypted');
+    },
+    /**
+     * Compare-and-set on the old ciphertext: a secret rotated meanwhile is left alone. `updated_at` stays:
+     * the client did not change, only the key its secret is sealed with.
+     */
+    async replaceSecretEncrypted(clientId: string, expected: string, next: string): Promise<boolean> {
+      return (await db('clients').where({ client_id: clientId, secret_encrypted: expected }).update({ secret_encrypted: next })) > 0;
+    },
   };
 }
 

@@ -1,7 +1,10 @@
 import type { Knex } from 'knex';
 import { auditQueries } from './audit.js';
 import { clientQueries } from './clients.js';
+import { connectionQueries } from './connections.js';
 import { grantQueries } from './grants.js';
+import { mailboxQueries } from './mailboxes.js';
+import { oauthStateQueries } from './oauth-states.js';
 import { oidcModelQueries } from './oidc-models.js';
 import { resourceServerQueries } from './resource-servers.js';
 import { signingKeyQueries } from './signing-keys.js';
@@ -12,7 +15,10 @@ export function createQueries(db: Knex) {
   return {
     audit: auditQueries(db),
     clients: clientQueries(db),
+    connections: connectionQueries(db),
     grants: grantQueries(db),
+    mailboxes: mailboxQueries(db),
+    oauthStates: oauthStateQueries(db),
     oidcModels: oidcModelQueries(db),
     resourceServers: resourceServerQueries(db),
     signingKeys: signingKeyQueries(db),

@@ -87,6 +87,29 @@ export function oidcModelQueries(db: Knex) {
         if (deleted < batchSize) return total;
       }
     },
+
+    /**
+     * Live artifacts holding a sealed value (`payload.sealedJti`), in pages by (model, id), for re-encryption.
+     * Expired rows are left out: nothing reads them again and the sweeper deletes them.
+     */
+    async pageSealed(after: [string, string] | undefined, limit: number, now: Date): Promise<Array<{ model: string; id: string; sealed_jti: string }>> {
+      const q = table()
+        .whereRaw("payload->>'sealedJti' IS NOT NULL")
+        .andWhere(live(now))
+        .orderBy(['model', 'id'])
+        .limit(limit);
+      if (after) q.whereRaw('(model, id) > (?, ?)', after);
+      return q.select('model', 'id', db.raw("payload->>'sealedJti' AS sealed_jti"));
+    },
+
+    /** Compare-and-set on the sealed value; only that field of the payload is rewritten. */
+    async replaceSealed(model: string, id: string, expected: string, next: string): Promise<boolean> {
+      const updated = await table()
+        .where({ model, id })
+        .andWhereRaw("payload->>'sealedJti' = ?", [expected])
+        .update({ payload: db.raw("jsonb_set(payload, '{sealedJti}', to_jsonb(?::text))", [next]) });
+      return updated > 0;
+    },
   };
 }
 

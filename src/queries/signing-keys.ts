@@ -36,6 +36,16 @@ export function signingKeyQueries(db: Knex) {
     async deleteRetired(now: Date): Promise<number> {
       return db('signing_keys').whereNotNull('retire_at').andWhere('retire_at', '<=', now).delete();
     },
+    /** Every key (retiring ones too), in pages by kid: for re-encryption under the newest ENCRYPTION_KEYS key. */
+    async pageEncrypted(after: string | undefined, limit: number): Promise<Array<Pick<SigningKeyRow, 'kid' | 'private_jwk_encrypted'>>> {
+      const q = db('signing_keys').orderBy('kid').limit(limit);
+      if (after !== undefined) q.where('kid', '>', after);
+      return q.select('kid', 'private_jwk_encrypted');
+    },
+    /** Compare-and-set: replaces the ciphertext only if it is still the one read. */
+    async replaceEncrypted(kid: string, expected: string, next: string): Promise<boolean> {
+      return (await db('signing_keys').where({ kid, private_jwk_encrypted: expected }).update({ private_jwk_encrypted: next })) > 0;
+    },
   };
 }
 

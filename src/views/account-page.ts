@@ -1,4 +1,5 @@
 import type { GrantView } from '../grants/service.js';
+import type { ConnectionView } from '../integrations/connection-view.js';
 import { html, layout } from './html.js';
 
 export interface AccountPageView {
@@ -9,6 +10,10 @@ export interface AccountPageView {
   /** Set after a revoke: a confirmation that needs no server-side flash state. */
   revoked: boolean;
   signOutUrl: string;
+  /** The user's own linked external accounts (Integrations). */
+  linked: ConnectionView[];
+  /** Set after a disconnect. */
+  disconnected: boolean;
 }
 
 const DATE = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
@@ -29,13 +34,33 @@ function appItem(app: GrantView, csrf: string) {
 </li>`;
 }
 
-/** The account page: one form per app (works without JavaScript), and the linked accounts (empty for now). */
+const STATUS_LABEL: Record<ConnectionView['status'], string> = { active: 'Connected', needs_reauth: 'Needs to be connected again', revoked: 'Disconnected' };
+
+const disconnectAction = (id: string) => `/account/connections/${encodeURIComponent(id)}/disconnect`;
+
+function linkedItem(connection: ConnectionView, csrf: string) {
+  const label = `${connection.provider}${connection.purpose === 'default' ? '' : ` (${connection.purpose})`}`;
+  return html`<li>
+  <h3>${label}</h3>
+  <p class="muted">${connection.identity.email ?? connection.identity.subject ?? 'Unknown account'} · <strong class="status-${connection.status}">${STATUS_LABEL[connection.status]}</strong></p>
+  <p class="muted">Connected ${connection.connected_at ? when(connection.connected_at) : '—'}${connection.health.last_error ? html` · Last error: ${connection.health.last_error}` : ''}</p>
+  ${connection.status === 'revoked'
+    ? ''
+    : html`<form method="post" action="${disconnectAction(connection.id)}">
+    <input type="hidden" name="csrf" value="${csrf}">
+    <button type="submit" class="danger" aria-label="Disconnect ${label}">Disconnect</button>
+  </form>`}
+</li>`;
+}
+
+/** The account page: one form per app and per linked account (works without JavaScript). */
 export function accountPage(view: AccountPageView): string {
   return layout(
     'Your account',
     html`<h1>Your account</h1>
 <p class="muted">Signed in as <strong>${view.email}</strong> · <a href="${view.signOutUrl}">Sign out</a></p>
 ${view.revoked ? html`<p class="notice" role="status">Access removed. That app can no longer use your account.</p>` : ''}
+${view.disconnected ? html`<p class="notice" role="status">Account disconnected. Its tokens were deleted and revoked at the provider where possible.</p>` : ''}
 <section aria-labelledby="apps-heading">
   <h2 id="apps-heading">Apps with access</h2>
   ${view.apps.length
@@ -44,7 +69,9 @@ ${view.revoked ? html`<p class="notice" role="status">Access removed. That app c
 </section>
 <section aria-labelledby="linked-heading">
   <h2 id="linked-heading">Linked accounts</h2>
-  <p class="muted">No linked accounts yet. Accounts you connect (Google, Microsoft, Notion, …) will appear here.</p>
+  ${view.linked.length
+    ? html`<ul class="apps">${view.linked.map((connection) => linkedItem(connection, view.csrf))}</ul>`
+    : html`<p class="muted">No linked accounts yet. Accounts you connect (Google, Microsoft, Notion, …) will appear here.</p>`}
 </section>`,
   );
 }

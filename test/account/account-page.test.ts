@@ -1,10 +1,11 @@
 import * as oidc from 'openid-client';
-import { chromium, type Browser as Chromium, type Page } from 'playwright-core';
+import type { Browser as Chromium, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { Browser, findForm } from '../support/browser.js';
 import { createUser, introspect, PASSWORD, pkcePair, registerClient, relyingParty, REDIRECT_URI } from '../support/flow.js';
-import { describeWith, services } from '../support/services.js';
+import { describeWith } from '../support/services.js';
 import { ACCOUNT_CONSOLE_CLIENT_ID } from '../../seeds/index.js';
+import { launchChromium } from '../support/chromium.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -145,12 +146,7 @@ describe('the account page over plain HTTP', () => {
 describeWith('chromium', 'the account page in a real browser (chromium)', () => {
   let chrome: Chromium;
   beforeAll(async () => {
-    chrome = await chromium.launch({
-      executablePath: services.chromiumPath,
-      headless: true,
-      // Root in a container: no sandbox. Resolve nothing but loopback, so no test request leaves the machine.
-      args: ['--no-sandbox', '--disable-dev-shm-usage', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
-    });
+    chrome = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await chrome?.close();

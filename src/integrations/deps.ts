@@ -1,0 +1,34 @@
+import type { Logger } from 'winston';
+import type { AuditLog } from '../audit/writer.js';
+import type { KeyRing } from '../crypto/keyring.js';
+import type { ConnectionQueries } from '../queries/connections.js';
+import type { MailboxQueries } from '../queries/mailboxes.js';
+import type { OAuthStateQueries } from '../queries/oauth-states.js';
+import type { ProviderRegistry } from './registry/index.js';
+import type { ConnectionSealer } from './sealing.js';
+import type { TokenCache } from './token-cache.js';
+import type { UpstreamClients } from './upstream-client.js';
+
+export interface IntegrationSettings {
+  issuer: string;
+  providers: ProviderRegistry;
+  /** How long an authorization request may take (CONTRACT.md: 10 min). */
+  stateTtlSeconds: number;
+  /** A token expiring within this many seconds is refreshed before it is handed out. */
+  refreshMarginSeconds: number;
+}
+
+/** What the integrations services are built from (passed in, never imported singletons). */
+export interface IntegrationDeps {
+  settings: IntegrationSettings;
+  connections: ConnectionQueries;
+  oauthStates: OAuthStateQueries;
+  mailboxes: MailboxQueries;
+  keyring: KeyRing;
+  sealer: ConnectionSealer;
+  cache: TokenCache;
+  upstream: UpstreamClients;
+  audit: AuditLog;
+  logger: Logger;
+  clock: () => number;
+}

@@ -1,0 +1,64 @@
+import * as oauth from 'openid-client';
+import { DecryptionError } from '../crypto/keyring.js';
+import { conflict, notFound } from '../http/errors.js';
+import type { AuditOrigin } from '../audit/origin.js';
+import type { ConnectionRow } from '../queries/connections.js';
+import { actorLabel, type IntegrationActor } from './actor.js';
+import type { IntegrationDeps } from './deps.js';
+import { classifyUpstreamError } from './errors.js';
+
+export interface DisconnectResult {
+  connection: ConnectionRow;
+  /** `revoked`: the provider confirmed; `not_supported`: it has no revocation endpoint; `failed`: it could not be reached or refused. */
+  upstream_revocation: 'revoked' | 'not_supported' | 'failed' | 'nothing_to_revoke';
+  mailboxes_reverted: string[];
+}
+
+/**
+ * Disconnect: revoke at the provider where it has an endpoint (RFC 7009; Google, Notion), then delete the tokens
+ * and mark the connection `revoked` whatever the provider said (the user asked to be disconnected; a provider
+ * outage must not keep our copy of the tokens alive). Mailboxes using it go back to password auth.
+ */
+export function disconnectFlow(deps: IntegrationDeps) {
+  const { settings, connections, mailboxes, sealer, cache, upstream, audit, clock, logger } = deps;
+
+  async function revokeUpstream(row: ConnectionRow): Promise<DisconnectResult['upstream_revocation']> {
+    const entry = Object.hasOwn(settings.providers, row.provider) ? settings.providers[row.provider] : undefined;
+    if (!entry?.configured) return 'not_supported';
+    try {
+      const refreshToken = sealer.open(row, 'refresh_token', row.refresh_token_enc);
+      const accessToken = sealer.open(row, 'access_token', row.access_token_enc);
+      if (!refreshToken && !accessToken) return 'nothing_to_revoke';
+      const config = await upstream.get(entry);
+      if (!config.serverMetadata().revocation_endpoint) return 'not_supported';
+      // Revoking the refresh token ends the grant at Google and Notion; the access token too, for providers
+      // that revoke only the token they are given.
+      if (refreshToken) await oauth.tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' });
+      if (accessToken) await oauth.tokenRevocation(config, accessToken, { token_type_hint: 'access_token' });
+      return 'revoked';
+    } catch (error) {
+      logger.warn('upstream revocation failed', { provider: row.provider, connection_id: row.id, error: error instanceof DecryptionError ? error.message : classifyUpstreamError(error).message });
+      return 'failed';
+    }
+  }
+
+  return {
+    async disconnect(actor: IntegrationActor, providerName: string, purpose: string, origin: AuditOrigin): Promise<DisconnectResult> {
+      const row = await connections.find({ ...actor, provider: providerName, purpose });
+      if (!row) throw notFound(`no ${providerName} connection with purpose ${purpose} for ${actorLabel(actor)}`);
+      const upstreamRevocation = await revokeUpstream(row);
+      const now = new Date(clock());
+      const revoked = await connections.markRevoked(row.id, now, row.connected_at);
+      if (!revoked) throw conflict(`the ${row.provider} connection was linked again while disconnecting; disconnect it again if you mean it`, 'conflict');
+      await cache.purge(row.id);
+      const reverted = await mailboxes.revertToPassword(row.id, now);
+      await audit.record({
+        ...origin,
+        type: 'IntegrationDisconnect',
+        workspaceId: row.workspace_id,
+        details: { provider: row.provider, purpose: row.purpose, connection_id: row.id, upstream_revocation: upstreamRevocation, mailboxes_reverted: reverted.map((m) => m.purpose) },
+      });
+      return { connection: revoked, upstream_revocation: upstreamRevocation, mailboxes_reverted: reverted.map((m) => m.purpose) };
+    },
+  };
+}

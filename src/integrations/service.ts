@@ -1,0 +1,70 @@
+import { notFound } from '../http/errors.js';
+import type { AuditOrigin } from '../audit/origin.js';
+import type { ActorType, ConnectionRow } from '../queries/connections.js';
+import { actorLabel, type IntegrationActor } from './actor.js';
+import { connectFlow } from './connect-flow.js';
+import { toConnectionView } from './connection-view.js';
+import type { IntegrationDeps } from './deps.js';
+import { disconnectFlow } from './disconnect.js';
+import { mailboxService } from './mailboxes.js';
+import { toProviderView } from './providers.js';
+import { tokenVending } from './token-vending.js';
+
+/** The consumer side, composed from its flows; routes and the account page call this. */
+export function integrationService(deps: IntegrationDeps) {
+  const { settings, connections, clock } = deps;
+  const connect = connectFlow(deps);
+  const vending = tokenVending(deps);
+  const disconnect = disconnectFlow(deps);
+
+  return {
+    providers: () => Object.values(settings.providers).map((entry) => toProviderView(entry, settings.issuer)),
+    authorize: connect.authorize,
+    callback: connect.callback,
+    token: vending.token,
+    disconnect: disconnect.disconnect,
+    mailboxes: mailboxService(deps),
+
+    async list(actor: IntegrationActor, options: { after?: string; limit: number; provider?: string }) {
+      const rows = await connections.listForActor(actor, { ...options, now: new Date(clock()) });
+      return rows.map(toConnectionView);
+    },
+
+    async status(actor: IntegrationActor, provider: string, purpose: string) {
+      const row = await connections.findWithHealth({ ...actor, provider, purpose }, new Date(clock()));
+      if (!row) throw notFound(`no ${provider} connection with purpose ${purpose} for ${actorLabel(actor)}`);
+      return toConnectionView(row);
+    },
+
+    /**
+     * A deleted user or client loses its linked accounts: each is disconnected (revoked at the provider where it
+     * can be) so no refresh token outlives its owner. Returns how many.
+     */
+    async disconnectAllOfActor(actorType: ActorType, actorId: string, origin: AuditOrigin): Promise<number> {
+      let count = 0;
+      for (const row of await connections.listLiveOfActor(actorType, actorId)) {
+        try {
+          await disconnect.disconnect(row, row.provider, row.purpose, origin);
+          count += 1;
+        } catch (error) {
+          deps.logger.warn('disconnecting a deleted actor\'s connection failed', { connection_id: row.id, error: (error as Error).message });
+        }
+      }
+      return count;
+    },
+
+    /** One of the actor's own connections by id; another actor's or workspace's does not exist from here. */
+    async findOwn(actor: IntegrationActor, id: string) {
+      const row = await connections.findById(id);
+      const own = row && row.workspace_id === actor.workspace_id && row.actor_type === actor.actor_type && row.actor_id === actor.actor_id;
+      return own ? row : undefined;
+    },
+
+    /** Connection view right after a change (health counters included). */
+    async view(row: ConnectionRow) {
+      return toConnectionView((await connections.findWithHealth(row, new Date(clock()))) ?? row);
+    },
+  };
+}
+
+export type IntegrationService = ReturnType<typeof integrationService>;

@@ -1,0 +1,175 @@
+import { listQuery, purposeQuery } from '../integrations/routes.js';
+import { invalidRequest, type OperationSpec } from './requests.js';
+
+const unknownProvider = 'No provider of that name (unknown names are 404, known but unconfigured ones 400 `provider_not_configured`).';
+const upstreamUnavailable = 'The provider could not be reached, or its answer was unusable.';
+
+/** The Integrations API (the OAuth consumer): every route of src/integrations/routes.ts. */
+export const integrationOperations: OperationSpec[] = [
+  {
+    method: 'get',
+    path: '/integrations/providers',
+    operationId: 'listProviders',
+    tag: 'Integrations',
+    summary: 'The providers this deployment offers, and whether each is configured',
+    description: 'All of them in one page (`next_cursor` is always `null`). Never a client secret.',
+    audience: 'integrations',
+    success: { status: 200, description: 'The provider registry.', schema: 'ProviderList' },
+  },
+  {
+    method: 'get',
+    path: '/integrations',
+    operationId: 'listConnections',
+    tag: 'Integrations',
+    summary: 'This actor’s connections',
+    description: 'The connections of the token’s actor (`user:<sub>` or `api_key:<client_id>`) in its workspace, by id. Never a token.',
+    audience: 'integrations',
+    query: listQuery,
+    noStore: 'cache-control',
+    success: { status: 200, description: 'One page of connections.', schema: 'ConnectionList' },
+    badRequest: invalidRequest('A bad `limit`, `cursor` or `provider`.'),
+  },
+  {
+    method: 'get',
+    path: '/integrations/mailboxes/{purpose}',
+    operationId: 'getMailbox',
+    tag: 'Integrations',
+    summary: 'The workspace’s mailbox setting for a purpose',
+    description: 'Never a password: `has_password` says whether one is stored.',
+    audience: 'integrations',
+    success: { status: 200, description: 'The mailbox setting.', schema: 'Mailbox' },
+    badRequest: invalidRequest('A malformed purpose.'),
+    notFound: 'The workspace has no mailbox for this purpose.',
+  },
+  {
+    method: 'put',
+    path: '/integrations/mailboxes/{purpose}',
+    operationId: 'putMailbox',
+    tag: 'Integrations',
+    summary: 'Create or replace the workspace’s mailbox setting for a purpose',
+    audience: 'integrations',
+    body: 'MailboxRequest',
+    success: { status: 200, description: 'Replaced.', schema: 'Mailbox' },
+    alsoSuccess: { status: 201, description: 'Created.', schema: 'Mailbox' },
+    badRequest: invalidRequest(
+      'A bad field or purpose, a malformed body, no password for `password` / `app_password` (or a changed username, host, ' +
+        'port or security without the password again), no `connection_id` for `oauth2` or a connection that is not active, ' +
+        '`security` `none` on a non-loopback host.',
+    ),
+    notFound: '`connection_id` names no connection of the caller’s own (another actor’s does not exist from here).',
+  },
+  {
+    method: 'post',
+    path: '/integrations/{provider}/authorize',
+    operationId: 'authorizeIntegration',
+    tag: 'Integrations',
+    summary: 'Start linking an account at the provider',
+    description:
+      'Returns the provider’s authorization URL to send the user’s browser to. State, PKCE verifier and nonce stay on ' +
+      'this server (single use, bound to the actor and the provider, valid `expires_in` seconds). The connection is ' +
+      'made by the callback, for the actor of this call.',
+    audience: 'integrations',
+    body: 'AuthorizeRequest',
+    bodyOptional: true,
+    noStore: 'cache-control',
+    success: { status: 200, description: 'Where to send the browser.', schema: 'AuthorizationUrl' },
+    badRequest: {
+      codes: ['invalid_request', 'provider_not_configured'],
+      description: 'A bad field or provider name, a malformed body, a `return_to` on another origin; or a provider that is known but not configured.',
+    },
+    notFound: unknownProvider,
+    badGateway: 'The provider’s discovery document could not be fetched.',
+  },
+  {
+    method: 'get',
+    path: '/integrations/{provider}/callback',
+    operationId: 'integrationCallback',
+    tag: 'Integrations',
+    summary: 'The provider’s redirect back (not called by API clients)',
+    description:
+      'The redirect URI registered at the provider (ISSUER + `/integrations/<provider>/callback`), reached by the user’s ' +
+      'browser with the provider’s `code` and `state` (or `error`), plus `iss` where the provider sends it (RFC 9207). ' +
+      'Authenticated by `state` alone: no cookie, no bearer token. It checks the state, exchanges the code (with the PKCE ' +
+      'verifier and nonce), reads the linked account’s identity and stores the tokens encrypted. A failure stores nothing. ' +
+      'A browser that asks for HTML gets the errors as an HTML page.',
+    audience: 'integrations',
+    noBearer: true,
+    noStore: 'cache-control',
+    htmlErrors: true,
+    success: { status: 200, description: 'Connected (the authorization had no `return_to`): the connection.', schema: 'Connection' },
+    redirect:
+      'Connected, and the authorization named a `return_to`: there, with `connected=<provider>` and `purpose=<purpose>` added to its query.',
+    badRequest: {
+      codes: ['invalid_request', 'invalid_state', 'provider_not_configured', 'access_denied', 'invalid_grant', 'invalid_response', 'upstream_error'],
+      open: true,
+      description:
+        'No `state`; `invalid_state`: a state that is unknown, already used, for another provider or expired; a provider ' +
+        'known but not configured; the provider’s own error from the redirect or the code exchange (`access_denied` when the ' +
+        'user declined, or any other OAuth error code it sends; `upstream_error` when its code is not a valid one); ' +
+        '`invalid_response`: its token response or ID token failed validation.',
+    },
+    notFound: unknownProvider,
+    badGateway: 'The provider’s token endpoint or identity endpoint could not be reached, or the identity could not be read.',
+  },
+  {
+    method: 'get',
+    path: '/integrations/{provider}/status',
+    operationId: 'getConnectionStatus',
+    tag: 'Integrations',
+    summary: 'One connection’s status and health',
+    audience: 'integrations',
+    query: purposeQuery,
+    noStore: 'cache-control',
+    success: { status: 200, description: 'The connection.', schema: 'Connection' },
+    badRequest: invalidRequest('A malformed provider name or purpose.'),
+    notFound: 'The actor has no connection to this provider with this purpose (unknown providers included).',
+  },
+  {
+    method: 'post',
+    path: '/integrations/{provider}/token',
+    operationId: 'vendIntegrationToken',
+    tag: 'Integrations',
+    summary: 'An access token of the caller’s own connection',
+    description:
+      'The provider’s access token for the token’s actor, refreshed first when it expires within the refresh margin (or ' +
+      'when `force_refresh`). Needs scope `integrations:token`. Concurrent refreshes of one connection share one call ' +
+      'to the provider; a rotated refresh token is kept.',
+    audience: 'integrations',
+    scope: 'integrations:token',
+    body: 'TokenRequest',
+    bodyOptional: true,
+    noStore: 'pragma',
+    success: { status: 200, description: 'The access token.', schema: 'VendedToken' },
+    badRequest: {
+      codes: ['invalid_request', 'provider_not_configured', 'invalid_scope', 'invalid_grant'],
+      open: true,
+      description:
+        'A bad field or provider name, a malformed body; a provider that is known but not configured; or the provider’s own ' +
+        'OAuth error when it refuses a refresh that does not break the link (e.g. `invalid_scope`, or `invalid_grant` for ' +
+        'extra `scopes` it will not mint a token for): any code it sends, `upstream_error` when that is not a valid one.',
+    },
+    notFound: 'No provider of that name, or the actor has no connection to it with this purpose.',
+    conflict: {
+      codes: ['needs_reauth', 'connection_revoked'],
+      description: '`needs_reauth`: the provider refused the refresh token (or none is held): the account must be connected again; `connection_revoked`: the connection was disconnected.',
+    },
+    badGateway: `${upstreamUnavailable} The refresh can be tried again.`,
+  },
+  {
+    method: 'post',
+    path: '/integrations/{provider}/disconnect',
+    operationId: 'disconnectIntegration',
+    tag: 'Integrations',
+    summary: 'Disconnect: revoke at the provider where it can, delete the tokens',
+    description:
+      'Revokes at the provider when it has a revocation endpoint (RFC 7009), then deletes our copy of the tokens and marks ' +
+      'the connection `revoked` whatever the provider answered. Mailboxes that used it go back to password auth. ' +
+      'Works for a provider that is no longer configured.',
+    audience: 'integrations',
+    body: 'DisconnectRequest',
+    bodyOptional: true,
+    success: { status: 200, description: 'The revoked connection and what happened at the provider.', schema: 'DisconnectResult' },
+    badRequest: invalidRequest('A bad field or provider name, or a malformed body.'),
+    notFound: 'The actor has no connection to this provider with this purpose (unknown providers included).',
+  },
+];
