@@ -68,5 +68,7 @@ export const defaults = {
     stateTtlSeconds: 10 * 60,
     /** Token vending refreshes a token that expires within this margin first. */
     refreshMarginSeconds: 5 * 60,
+    /** Refresh linked accounts ahead of expiry in the background (pg-boss with Postgres, in process on PGlite). */
+    scheduledRefresh: true,
   },
 };

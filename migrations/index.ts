@@ -2,10 +2,12 @@ import type { Knex } from 'knex';
 import * as initial from './20261121120000_initial.js';
 import * as adminAudit from './20261121130000_admin_audit.js';
 import * as integrations from './20261121140000_integrations.js';
+import * as integrationsLifecycle from './20261121150000_integrations_lifecycle.js';
 
 /** Every migration, by name. Add new ones here; never edit one that has landed. */
 export const migrations: Record<string, Knex.Migration> = {
   '20261121120000_initial': initial,
   '20261121130000_admin_audit': adminAudit,
   '20261121140000_integrations': integrations,
+  '20261121150000_integrations_lifecycle': integrationsLifecycle,
 };

@@ -11,6 +11,7 @@ import { accountApiRoutes } from './account/routes.js';
 import { accountPageRoutes } from './account/page.js';
 import { openApiRoutes } from './openapi/routes.js';
 import { integrationRoutes } from './integrations/routes.js';
+import { riscRoutes } from './integrations/risc/index.js';
 
 /**
  * The Koa host: our routes first, then oidc-provider (mounted at the root, so the issuer is ISSUER).
@@ -27,6 +28,8 @@ export function createApp(context: AppContext): Koa {
     adminRoutes({ ...context, resolve: context.resolveToken }),
     accountApiRoutes(context.resolveToken, context.grants),
     accountPageRoutes(context),
+    // before the generic /integrations/:provider routes
+    riscRoutes({ receiver: context.risc }),
     integrationRoutes(context.resolveToken, context.integrations),
     openApiRoutes(config.issuer),
   ];

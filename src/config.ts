@@ -40,6 +40,7 @@ const ENV_MAP: Record<string, string> = {
   GOOGLE_RISC_JWKS_URI: 'googleRisc.jwksUri',
   INTEGRATIONS_STATE_TTL_SECONDS: 'integrations.stateTtlSeconds',
   INTEGRATIONS_REFRESH_MARGIN_SECONDS: 'integrations.refreshMarginSeconds',
+  INTEGRATIONS_SCHEDULED_REFRESH: 'integrations.scheduledRefresh',
 };
 
 const seconds = z.coerce.number().int().nonnegative();
@@ -92,6 +93,7 @@ const schema = z.object({
   integrations: z.object({
     stateTtlSeconds: z.coerce.number().int().min(60).max(3600),
     refreshMarginSeconds: z.coerce.number().int().min(0).max(3600),
+    scheduledRefresh: bool,
   }),
 });
 

@@ -31,6 +31,14 @@ import { createTokenResolver, type TokenResolver } from './http/bearer-auth.js';
 import { integrationService, type IntegrationService } from './integrations/service.js';
 import { connectionSealer } from './integrations/sealing.js';
 import { tokenCache } from './integrations/token-cache.js';
+import { googleRiscSettings, replayGuard, riscReceiver, type RiscReceiver } from './integrations/risc/index.js';
+import { webhookDispatcher } from './webhooks/dispatcher.js';
+import { refreshScheduler } from './integrations/refresh-scheduler.js';
+import type { JobQueue } from './jobs/queue.js';
+import { memoryQueue } from './jobs/memory-queue.js';
+import { jobsSchemaOf, pgBossQueue } from './jobs/pg-boss-queue.js';
+import os from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { upstreamClients } from './integrations/upstream-client.js';
 
 /** Everything built once at start and passed down; no module-level singletons. */
@@ -53,6 +61,8 @@ export interface AppContext {
   resolveToken: TokenResolver;
   /** The consumer side: linked external accounts, token vending, mailboxes. */
   integrations: IntegrationService;
+  /** Google Cross-Account Protection receiver (POST /integrations/google/risc). */
+  risc: RiscReceiver;
   close(): Promise<void>;
 }
 
@@ -68,6 +78,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const database = await openDatabase(config);
   let redis: RedisClient | undefined;
   let stopSweeper = () => {};
+  let queue: JobQueue | undefined;
   try {
     const applied = await migrateLatest(database.db);
     if (applied.length) logger.info('database migrated', { applied });
@@ -100,22 +111,48 @@ export async function createContext(config: Config, options: ContextOptions = {}
     const grants = grantService({ provider, grants: queries.grants, audit, clock, logger });
     auditProviderEvents(provider, audit, { onGrantUsed: (grantId) => grants.touch(grantId) });
     revokeGrantsOfDeletedClients(provider, grants);
+    queue = config.database.url ? await pgBossQueue({ connectionString: config.database.url, schema: jobsSchemaOf(config.database.schema), logger }) : memoryQueue(logger, clock);
+    const scheduler = refreshScheduler({ queue, leases: queries.connectionLeases, marginSeconds: config.integrations.refreshMarginSeconds, clock, logger });
+    const sealer = connectionSealer(keyring);
+    const cache = tokenCache(redis, keyring, clock);
+    const webhooks = webhookDispatcher({ webhooks: queries.webhooks, keyring, queue, clock, logger, audit });
     const integrations = integrationService({
       settings: { issuer: config.issuer, providers: config.providers, ...config.integrations },
       connections: queries.connections,
+      leases: queries.connectionLeases,
+      instanceId: `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+      planNext: config.integrations.scheduledRefresh ? scheduler.planNext : async () => {},
+      planDue: config.integrations.scheduledRefresh ? scheduler.planDue : async () => 0,
       oauthStates: queries.oauthStates,
       mailboxes: queries.mailboxes,
       keyring,
-      sealer: connectionSealer(keyring),
-      cache: tokenCache(redis, keyring, clock),
+      sealer,
+      cache,
       upstream: upstreamClients(clock),
       audit,
+      events: webhooks,
       logger,
       clock,
     });
     const clientAdmin = clientAdminService({ provider, clients: queries.clients, workspaces: queries.workspaces, grants, audit, keyring, linkedAccounts: integrations });
     const userAdmin = userAdminService({ users: queries.users, workspaces: queries.workspaces, grants, audit, linkedAccounts: integrations });
     const resolveToken = createTokenResolver(provider, async (accountId) => (await accounts.find(accountId))?.workspace_id);
+    const riscReplay = replayGuard(redis, clock);
+    const risc = riscReceiver({
+      ...googleRiscSettings(config),
+      connections: queries.connections,
+      purgeCache: (id) => cache.purge(id),
+      events: webhooks,
+      audit,
+      clock,
+      logger,
+      seen: riscReplay.seen,
+      forget: riscReplay.forget,
+      openRefreshToken: (row) => sealer.open(row, 'refresh_token', row.refresh_token_enc),
+    });
+    if (config.integrations.scheduledRefresh) await scheduler.start(integrations.runScheduled);
+    // The in-process queue loses its jobs with the process: pending deliveries are queued again at start.
+    await webhooks.start({ resumePending: !config.database.url });
     stopSweeper = startSweeper({ queries, logger, clock, intervalSeconds: config.sweepIntervalSeconds, auditRetentionDays: config.auditRetentionDays });
 
     const redisClient = redis;
@@ -136,8 +173,10 @@ export async function createContext(config: Config, options: ContextOptions = {}
       userAdmin,
       resolveToken,
       integrations,
+      risc,
       async close() {
         stopSweeper();
+        await queue?.stop();
         await Promise.all([audit.flush(), grants.flushTouched()]);
         await redisClient?.quit().catch(() => redisClient.disconnect());
         await database.close();
@@ -145,6 +184,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     };
   } catch (error) {
     stopSweeper();
+    await queue?.stop().catch(() => {});
     redis?.disconnect();
     await database.close();
     throw error;

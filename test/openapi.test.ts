@@ -1,4 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as jose from 'jose';
 import type Router from '@koa/router';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import Ajv2020Module from 'ajv/dist/2020.js';
@@ -7,6 +10,8 @@ import type { ValidateFunction } from 'ajv';
 import { accountApiRoutes } from '../src/account/routes.js';
 import { adminRoutes } from '../src/admin/routes.js';
 import { integrationRoutes } from '../src/integrations/routes.js';
+import { RISC_BODY_LIMIT, RISC_EVENTS, riscRoutes } from '../src/integrations/risc/index.js';
+import { webhookQueries } from '../src/queries/webhooks.js';
 import { connect, integrationService, integrationUser, mailboxSettings, startConsumerWorld, type ConsumerWorld } from './integrations/setup.js';
 import { adminToken, api, type ApiResponse } from './support/api.js';
 import { authorize, createUser, registerClient } from './support/flow.js';
@@ -18,7 +23,8 @@ import type { TestServer } from './support/server.js';
  * produced by a real call here and validated against its documented schema. The last test fails when a
  * documented response was never exercised, so a new route or status needs a call below.
  * The server is a consumer world's (test/integrations/setup.ts): its providers point at a local upstream
- * OAuth provider, so the /integrations flows (connect, refresh, revoke) run for real.
+ * OAuth provider, so the /integrations flows (connect, refresh, revoke) run for real, and its Google
+ * Cross-Account Protection receiver trusts a local JWKS, so a SET signed here is accepted.
  */
 
 // ajv is CommonJS: the default import is module.exports, whose `default` is the class (and the plugin).
@@ -35,6 +41,14 @@ let ajv: InstanceType<typeof Ajv2020>;
 const validators = new Map<string, ValidateFunction>();
 /** `METHOD /path/{param} status` of every response this file has seen and validated. */
 const covered = new Set<string>();
+
+/** Google's RISC signing keys, played by a local JWKS (test/integrations/risc.test.ts does the same). */
+const RISC_ISSUER = 'https://accounts.google.test/';
+const RISC_KID = 'openapi-risc';
+let riscKey: Awaited<ReturnType<typeof jose.generateKeyPair>>['privateKey'];
+let jwksServer: http.Server;
+/** While true the JWKS answers 500: the receiver cannot fetch the keys (503). */
+let jwksDown = false;
 
 const rand = () => randomBytes(4).toString('hex');
 const escapePointer = (part: string) => part.replace(/~/g, '~0').replace(/\//g, '~1');
@@ -113,13 +127,14 @@ function checkRequest(method: string, template: string, body: unknown): void {
   assertMatches(`#/paths/${escapePointer(template)}/${method}/requestBody/content/application~1json/schema`, body, `request body of ${method.toUpperCase()} ${template}`);
 }
 
-/** Every route the /admin, /account and /integrations routers mount, as `METHOD /openapi/{style}` (HEAD and middleware left out). */
+/** Every route the /admin, /account and /integrations routers (RISC's included) mount, as `METHOD /openapi/{style}` (HEAD and middleware left out). */
 function mountedRoutes(): Set<string> {
   const context = server.context;
   // Built as src/app.ts builds them.
   const routers: Router[] = [
     adminRoutes({ ...context, resolve: context.resolveToken }),
     accountApiRoutes(context.resolveToken, context.grants),
+    riscRoutes({ receiver: context.risc }),
     integrationRoutes(context.resolveToken, context.integrations),
   ];
   const routes = new Set<string>();
@@ -169,7 +184,17 @@ let adminTokenValue: string;
 let accountClient: { client_id: string; client_secret?: string };
 
 beforeAll(async () => {
-  world = await startConsumerWorld();
+  const keys = await jose.generateKeyPair('RS256', { extractable: true });
+  riscKey = keys.privateKey;
+  const jwks = JSON.stringify({ keys: [{ ...(await jose.exportJWK(keys.publicKey)), kid: RISC_KID, alg: 'RS256', use: 'sig' }] });
+  jwksServer = http.createServer((_req, res) => {
+    res.statusCode = jwksDown ? 500 : 200;
+    res.setHeader('content-type', 'application/json');
+    res.end(jwksDown ? '{}' : jwks);
+  });
+  await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+  const jwksUri = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/certs`;
+  world = await startConsumerWorld({ config: { config: { googleRisc: { issuer: RISC_ISSUER, jwksUri } } } });
   server = world.server;
   const response = await fetch(`${server.url}/openapi.json`);
   expect(response.status).toBe(200);
@@ -189,6 +214,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await world?.close();
+  await new Promise<void>((resolve) => (jwksServer ? jwksServer.close(() => resolve()) : resolve()));
 });
 
 describe('GET /openapi.json', () => {
@@ -404,6 +430,55 @@ describe('real responses match the document', () => {
     check('delete', '/admin/resources/{id}', await admin.delete(`/admin/resources/${created.body.id}`), 404);
   });
 
+  test('webhooks', async () => {
+    const ws = { id: `oa-wh-${rand()}`, name: 'OpenAPI webhooks' };
+    check('post', '/admin/workspaces', await admin.post('/admin/workspaces', ws), 201);
+    const path = '/admin/workspaces/{id}/webhooks';
+    const base = `/admin/workspaces/${ws.id}/webhooks`;
+    const create = { url: 'https://receiver.example.com/hooks', events: ['connection.connected', 'connection.revoked'] };
+    checkRequest('post', path, create);
+    const created = await admin.post(base, create);
+    check('post', path, created, 201);
+    expect(created.body.secret).toMatch(/^whsec_/);
+    check('post', path, await admin.post(base, { url: 'http://127.0.0.1:8080/hooks', events: ['connection.refreshed'] }), 201);
+    check('post', path, await admin.post(base, { url: 'http://receiver.example.com/hooks', events: ['connection.connected'] }), 400);
+    check('post', path, await admin.post(base, { url: create.url, events: [] }), 400);
+    check('post', path, await admin.post(base, '{"url":'), 400);
+    check('post', path, await admin.post('/admin/workspaces/no-such-workspace/webhooks', create), 404);
+
+    const first = await admin.get(`${base}?limit=1`);
+    check('get', path, first, 200);
+    expect(first.body.next_cursor).toEqual(expect.any(String));
+    check('get', path, await admin.get(`${base}?cursor=${first.body.next_cursor}`), 200);
+    check('get', path, await admin.get(`${base}?limit=0`), 400);
+    check('get', path, await admin.get('/admin/workspaces/no-such-workspace/webhooks'), 404);
+
+    // Two deliveries in the log (written as the dispatcher writes them): one retrying, one delivered.
+    const webhooks = webhookQueries(server.context.database.db);
+    const retrying = randomUUID();
+    const delivered = randomUUID();
+    for (const [id, event] of [[retrying, 'connection.connected'], [delivered, 'connection.revoked']] as const) {
+      await webhooks.insertDelivery({ id, subscription_id: created.body.id, event, payload: { type: event }, created_at: new Date() });
+    }
+    await webhooks.recordAttempt(retrying, 0, { status: 'pending', last_status_code: 503, last_error: 'HTTP 503', next_attempt_at: new Date(Date.now() + 60_000), delivered_at: null });
+    await webhooks.recordAttempt(delivered, 0, { status: 'delivered', last_status_code: 200, last_error: null, next_attempt_at: null, delivered_at: new Date() });
+    await webhooks.recordAttempt(retrying, 1, { status: 'failed', last_status_code: null, last_error: 'timeout', next_attempt_at: null, delivered_at: null });
+    const log = '/admin/workspaces/{id}/webhooks/{webhookId}/deliveries';
+    const deliveries = `${base}/${created.body.id}/deliveries`;
+    const page1 = await admin.get(`${deliveries}?limit=1`);
+    check('get', log, page1, 200);
+    expect(page1.body.next_cursor).toEqual(expect.any(String));
+    const page2 = await admin.get(`${deliveries}?cursor=${page1.body.next_cursor}`);
+    check('get', log, page2, 200);
+    expect([...page1.body.items, ...page2.body.items].map((item: { id: string }) => item.id).sort()).toEqual([retrying, delivered].sort());
+    check('get', log, await admin.get(`${deliveries}?cursor=not-one-of-ours`), 400);
+    check('get', log, await admin.get(`${base}/no-such-webhook/deliveries`), 404);
+
+    const one = '/admin/workspaces/{id}/webhooks/{webhookId}';
+    check('delete', one, await admin.delete(`${base}/${created.body.id}`), 204);
+    check('delete', one, await admin.delete(`${base}/${created.body.id}`), 404);
+  });
+
   test('initial access tokens', async () => {
     checkRequest('post', '/admin/initial-access-tokens', { expires_in: 3600 });
     check('post', '/admin/initial-access-tokens', await admin.post('/admin/initial-access-tokens', { expires_in: 3600 }), 201);
@@ -448,6 +523,15 @@ async function postWithoutBody(token: string, path: string): Promise<ApiResponse
   const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: { accept: 'application/json', authorization: `Bearer ${token}` } });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+/** A loopback port that was free a moment ago (nothing listens on it). */
+async function freePort(): Promise<number> {
+  const probe = http.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
 
 const CALLBACK = '/integrations/{provider}/callback';
@@ -631,6 +715,23 @@ describe('integrations: real responses match the document', () => {
     check('put', MAILBOX, missing, 404);
   });
 
+  test('mailbox check', async () => {
+    const path = '/integrations/mailboxes/{purpose}/check';
+    check('post', path, await user.call.post('/integrations/mailboxes/oa-check/check'), 404);
+    check('post', path, await user.call.post('/integrations/mailboxes/Bad%20Purpose/check'), 400);
+    // A loopback port nobody listens on (plaintext is allowed on loopback): both sides are refused at once.
+    const port = await freePort();
+    const endpoint = { host: '127.0.0.1', port, security: 'none' };
+    check('put', MAILBOX, await user.call.put('/integrations/mailboxes/oa-check', mailboxSettings({ imap: endpoint, smtp: endpoint })), 201);
+    const checked = await user.call.post('/integrations/mailboxes/oa-check/check');
+    check('post', path, checked, 200);
+    expect(checked.body).toMatchObject({ purpose: 'oa-check', auth_method: 'password', ok: false, imap: { ok: false }, smtp: { ok: false } });
+    expect(JSON.stringify(checked.body)).not.toContain('app-secret-1');
+    const stored = await user.call.get('/integrations/mailboxes/oa-check');
+    check('get', MAILBOX, stored, 200);
+    expect(stored.body.health).toMatchObject({ last_check_at: checked.body.checked_at, last_success_at: null, last_error: expect.any(String) });
+  });
+
   test('disconnect', async () => {
     checkRequest('post', DISCONNECT, { purpose: 'oa' });
     const disconnected = await user.call.post('/integrations/google/disconnect', { purpose: 'oa' });
@@ -672,6 +773,47 @@ describe('integrations: real responses match the document', () => {
     const disconnected = await user.call.post('/integrations/google/disconnect', { purpose: 'oa-down' });
     check('post', DISCONNECT, disconnected, 200);
     expect(disconnected.body).toMatchObject({ status: 'revoked', upstream_revocation: 'failed' });
+  });
+});
+
+describe('Google Cross-Account Protection: real responses match the document', () => {
+  const RISC = '/integrations/google/risc';
+  /** As Google delivers a SET: no token, the JWT as the body. */
+  async function deliver(body: string, contentType = 'application/secevent+jwt'): Promise<ApiResponse> {
+    const response = await fetch(`${server.url}${RISC}`, { method: 'POST', headers: { 'content-type': contentType, accept: 'application/json' }, body });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: response.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : text || undefined };
+  }
+  /** Google's test event, signed with the key of the local JWKS, for the google provider's client_id. */
+  const verificationSet = () =>
+    new jose.SignJWT({ events: { [RISC_EVENTS.verification]: { state: rand() } } })
+      .setProtectedHeader({ alg: 'RS256', kid: RISC_KID, typ: 'secevent+jwt' })
+      .setIssuer(RISC_ISSUER)
+      .setAudience(world.upstream.clientId)
+      .setIssuedAt(Math.floor(server.context.clock() / 1000))
+      .setJti(randomUUID())
+      .sign(riscKey);
+
+  test('refused, too large, wrong media type, keys unavailable, accepted', async () => {
+    const garbage = await deliver('not-a-jwt');
+    check('post', RISC, garbage, 400);
+    expect(garbage.body).toMatchObject({ err: 'invalid_request', error: 'invalid_request' });
+    check('post', RISC, await deliver(''), 400);
+    check('post', RISC, await deliver('a'.repeat(RISC_BODY_LIMIT + 1)), 413);
+    check('post', RISC, await deliver('not-a-jwt', 'image/png'), 415);
+
+    const set = await verificationSet();
+    jwksDown = true;
+    try {
+      const unavailable = await deliver(set);
+      check('post', RISC, unavailable, 503);
+      expect(unavailable.body.error).toBe('temporarily_unavailable');
+    } finally {
+      jwksDown = false;
+    }
+    check('post', RISC, await deliver(set), 202);
+    // The same SET again is a replay: accepted, nothing done.
+    check('post', RISC, await deliver(set), 202);
   });
 });
 

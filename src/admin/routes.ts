@@ -3,13 +3,17 @@ import type Provider from 'oidc-provider';
 import type { UserAdminService } from '../accounts/admin-service.js';
 import type { AuditLog } from '../audit/writer.js';
 import type { ClientAdminService } from '../clients/admin-service.js';
+import type { KeyRing } from '../crypto/keyring.js';
+import type { Database } from '../db/knex.js';
 import { requireBearer, type TokenResolver } from '../http/bearer-auth.js';
 import type { Queries } from '../queries/index.js';
+import { webhookQueries } from '../queries/webhooks.js';
 import { auditRoutes } from './audit.js';
 import { clientRoutes } from './clients.js';
 import { initialAccessTokenRoutes } from './initial-access-tokens.js';
 import { resourceRoutes } from './resources.js';
 import { userRoutes } from './users.js';
+import { webhookRoutes } from './webhooks.js';
 import { workspaceRoutes } from './workspaces.js';
 
 export interface AdminDependencies {
@@ -19,6 +23,10 @@ export interface AdminDependencies {
   audit: AuditLog;
   clientAdmin: ClientAdminService;
   userAdmin: UserAdminService;
+  /** Seals webhook signing secrets. */
+  keyring: KeyRing;
+  /** For the webhook subscriptions' queries (src/queries/webhooks.ts). */
+  database: Pick<Database, 'db'>;
 }
 
 /** `/admin/*`: a bearer access token of this server with scope `admin` (client_credentials). */
@@ -33,6 +41,7 @@ export function adminRoutes(deps: AdminDependencies): Router {
     clientRoutes(deps.clientAdmin),
     userRoutes(deps.userAdmin),
     workspaceRoutes(deps.queries.workspaces, deps.audit),
+    webhookRoutes({ webhooks: webhookQueries(deps.database.db), workspaces: deps.queries.workspaces, keyring: deps.keyring, audit: deps.audit }),
     resourceRoutes(deps.queries.resourceServers, deps.queries.workspaces, deps.audit),
     initialAccessTokenRoutes(deps.provider, deps.audit),
     auditRoutes(deps.queries.audit),

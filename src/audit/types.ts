@@ -28,6 +28,8 @@ export const AUDIT_TYPES = [
   'IntegrationDisconnect',
   'MailboxUpdate',
   'WebhookDelivery',
+  'WebhookCreate',
+  'WebhookDelete',
 ] as const;
 
 export type AuditType = (typeof AUDIT_TYPES)[number];

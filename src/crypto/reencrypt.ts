@@ -4,6 +4,7 @@ import { secretAad } from '../clients/store.js';
 import { connectionAad, mailboxPasswordAad, stateVerifierAad } from '../integrations/sealing.js';
 import type { Queries } from '../queries/index.js';
 import type { ConnectionRow } from '../queries/connections.js';
+import { webhookSecretAad } from '../webhooks/signing.js';
 
 /**
  * Re-encryption of every ciphertext at rest under the key ring's primary (first) key, so that an old key can
@@ -26,6 +27,7 @@ export interface ReencryptQueries {
   connections: Pick<Queries['connections'], 'pageEncrypted' | 'replaceCiphertexts'>;
   mailboxes: Pick<Queries['mailboxes'], 'pageEncrypted' | 'replacePassword'>;
   oauthStates: Pick<Queries['oauthStates'], 'pageEncrypted' | 'replaceVerifier'>;
+  webhooks: Pick<Queries['webhooks'], 'pageEncrypted' | 'replaceSecret'>;
 }
 
 /** A row that no key in the ring opens: its id and field, never the value. */
@@ -151,7 +153,16 @@ function tableRuns(queries: ReencryptQueries, now: () => Date): TableRun[] {
     sealed: (row) => [{ field: 'code_verifier_enc', ciphertext: row.code_verifier_enc, aad: stateVerifierAad(row.state_hash) }],
     replace: (row, next) => queries.oauthStates.replaceVerifier(row.state_hash, row.code_verifier_enc!, next.get('code_verifier_enc')!),
   };
-  return [run(signingKeys), run(clients), run(oidcModels), run(connections), run(mailboxes), run(oauthStates)];
+  type WebhookRow = Awaited<ReturnType<Queries['webhooks']['pageEncrypted']>>[number];
+  const webhooks: TableSpec<WebhookRow, string> = {
+    table: 'webhook_subscriptions',
+    page: (after, limit) => queries.webhooks.pageEncrypted(after, limit),
+    cursor: (row) => row.id,
+    id: (row) => row.id,
+    sealed: (row) => [{ field: 'secret_enc', ciphertext: row.secret_enc, aad: webhookSecretAad(row.id) }],
+    replace: (row, next) => queries.webhooks.replaceSecret(row.id, row.secret_enc, next.get('secret_enc')!),
+  };
+  return [run(signingKeys), run(clients), run(oidcModels), run(connections), run(mailboxes), run(oauthStates), run(webhooks)];
 }
 
 type RowOutcome = 'reencrypted' | 'already_current' | 'skipped_concurrent' | { failures: ReencryptFailure[] };

@@ -25,7 +25,7 @@ const invalidState = (description: string) => badRequest(description, 'invalid_s
  * provider, `stateTtlSeconds`); the callback is authenticated by the state alone.
  */
 export function connectFlow(deps: IntegrationDeps) {
-  const { settings, oauthStates, connections, keyring, sealer, cache, upstream, audit, clock } = deps;
+  const { settings, oauthStates, connections, keyring, sealer, cache, upstream, audit, events, planNext, clock } = deps;
 
   /** `return_to` must be on this server's own origin (no open redirect). */
   const checkReturnTo = (value: string | undefined): string | null => {
@@ -139,6 +139,8 @@ export function connectFlow(deps: IntegrationDeps) {
       });
       await cache.purge(row.id); // tokens of an earlier link of the same key are gone
       await audit.record({ ...auditBase, type: 'IntegrationConnect', details: { ...auditBase.details, connection_id: row.id, subject: identity.subject } });
+      await events.emit('connection.connected', row);
+      await planNext(row);
       return { connection: row, returnTo: pending.return_to };
     },
   };

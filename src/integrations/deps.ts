@@ -1,10 +1,12 @@
 import type { Logger } from 'winston';
 import type { AuditLog } from '../audit/writer.js';
 import type { KeyRing } from '../crypto/keyring.js';
-import type { ConnectionQueries } from '../queries/connections.js';
+import type { ConnectionQueries, ConnectionRow } from '../queries/connections.js';
+import type { ConnectionLeaseQueries } from '../queries/connection-leases.js';
 import type { MailboxQueries } from '../queries/mailboxes.js';
 import type { OAuthStateQueries } from '../queries/oauth-states.js';
 import type { ProviderRegistry } from './registry/index.js';
+import type { ConnectionEvents } from './events.js';
 import type { ConnectionSealer } from './sealing.js';
 import type { TokenCache } from './token-cache.js';
 import type { UpstreamClients } from './upstream-client.js';
@@ -22,6 +24,13 @@ export interface IntegrationSettings {
 export interface IntegrationDeps {
   settings: IntegrationSettings;
   connections: ConnectionQueries;
+  leases: ConnectionLeaseQueries;
+  /** This process, as a lease owner (plus a random part per attempt). */
+  instanceId: string;
+  /** Plans a connection's next scheduled refresh (the refresh scheduler; a no-op where none runs). */
+  planNext: (row: ConnectionRow) => Promise<void>;
+  /** Queues every connection due soon (the refresh scheduler's planner). */
+  planDue: () => Promise<number>;
   oauthStates: OAuthStateQueries;
   mailboxes: MailboxQueries;
   keyring: KeyRing;
@@ -29,6 +38,8 @@ export interface IntegrationDeps {
   cache: TokenCache;
   upstream: UpstreamClients;
   audit: AuditLog;
+  /** Lifecycle events for webhooks (connected, refreshed, needs_reauth, revoked). */
+  events: ConnectionEvents;
   logger: Logger;
   clock: () => number;
 }

@@ -20,7 +20,7 @@ export interface DisconnectResult {
  * outage must not keep our copy of the tokens alive). Mailboxes using it go back to password auth.
  */
 export function disconnectFlow(deps: IntegrationDeps) {
-  const { settings, connections, mailboxes, sealer, cache, upstream, audit, clock, logger } = deps;
+  const { settings, connections, mailboxes, sealer, cache, upstream, audit, events, clock, logger } = deps;
 
   async function revokeUpstream(row: ConnectionRow): Promise<DisconnectResult['upstream_revocation']> {
     const entry = Object.hasOwn(settings.providers, row.provider) ? settings.providers[row.provider] : undefined;
@@ -58,6 +58,7 @@ export function disconnectFlow(deps: IntegrationDeps) {
         workspaceId: row.workspace_id,
         details: { provider: row.provider, purpose: row.purpose, connection_id: row.id, upstream_revocation: upstreamRevocation, mailboxes_reverted: reverted.map((m) => m.purpose) },
       });
+      await events.emit('connection.revoked', revoked);
       return { connection: revoked, upstream_revocation: upstreamRevocation, mailboxes_reverted: reverted.map((m) => m.purpose) };
     },
   };

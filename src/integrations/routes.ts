@@ -8,6 +8,7 @@ import { jsonBody, parseBody, parseQuery, parseWith } from '../http/validate.js'
 import { actorOf } from './actor.js';
 import { mailboxBody, purposeParam } from './mailboxes.js';
 import type { IntegrationService } from './service.js';
+import { mailboxCheckHandler } from './mail-check/service.js';
 
 const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,512}$/, 'a scope token');
 const purpose = purposeParam.default('default');
@@ -63,6 +64,8 @@ export function integrationRoutes(resolve: TokenResolver, integrations: Integrat
     ctx.status = result.created ? 201 : 200;
     ctx.body = result.view;
   });
+
+  router.post('/mailboxes/:purpose/check', auth, mailboxCheckHandler(integrations.mailCheck));
 
   router.post('/:provider/authorize', auth, async (ctx) => {
     const body = parseBody(ctx, authorizeBody);

@@ -1,4 +1,6 @@
+import { SYSTEM } from '../audit/origin.js';
 import { notFound } from '../http/errors.js';
+import { mailboxChecker } from './mail-check/service.js';
 import type { AuditOrigin } from '../audit/origin.js';
 import type { ActorType, ConnectionRow } from '../queries/connections.js';
 import { actorLabel, type IntegrationActor } from './actor.js';
@@ -22,8 +24,19 @@ export function integrationService(deps: IntegrationDeps) {
     authorize: connect.authorize,
     callback: connect.callback,
     token: vending.token,
+    runScheduled: vending.runScheduled,
+    /** Queues every connection due soon (the minute planner's work; exposed for tests and operators). */
+    planDue: deps.planDue,
     disconnect: disconnect.disconnect,
     mailboxes: mailboxService(deps),
+    mailCheck: mailboxChecker({
+      mailboxes: deps.mailboxes,
+      connections,
+      keyring: deps.keyring,
+      vendToken: async (connection) => (await vending.token(connection, connection.provider, { purpose: connection.purpose }, SYSTEM)).access_token,
+      clock,
+      logger: deps.logger,
+    }),
 
     async list(actor: IntegrationActor, options: { after?: string; limit: number; provider?: string }) {
       const rows = await connections.listForActor(actor, { ...options, now: new Date(clock()) });

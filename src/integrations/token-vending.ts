@@ -1,5 +1,7 @@
 import * as oauth from 'openid-client';
+import { randomUUID } from 'node:crypto';
 import { DecryptionError } from '../crypto/keyring.js';
+import { SYSTEM } from '../audit/origin.js';
 import { HttpError, notFound } from '../http/errors.js';
 import type { AuditOrigin } from '../audit/origin.js';
 import type { ConnectionKey, ConnectionRow } from '../queries/connections.js';
@@ -38,8 +40,13 @@ const notActive = (row: ConnectionRow) =>
  * with a compare-and-set on the refresh token it started from, so a rotated refresh token is never overwritten
  * by an older one (cross-instance leases come with the scheduled-refresh work).
  */
+/** A lease outlives the longest refresh (openid-client times out at 15 s); a crashed holder's lease runs out. */
+const LEASE_MS = 30_000;
+const LEASE_WAIT_MS = 20_000;
+const LEASE_POLL_MS = 100;
+
 export function tokenVending(deps: IntegrationDeps) {
-  const { settings, connections, sealer, cache, upstream, audit, clock, logger } = deps;
+  const { settings, connections, leases, sealer, cache, upstream, audit, events, planNext, clock, logger } = deps;
   const inFlight = new Map<string, Promise<CachedToken>>();
 
   const toVended = (token: CachedToken): VendedToken => ({
@@ -112,6 +119,8 @@ export function tokenVending(deps: IntegrationDeps) {
       await audit.record({ ...auditBase, type: 'IntegrationRefreshFailure', outcome: 'failure', details: { ...auditBase.details, error: failure.code } });
       if (broken) {
         await cache.purge(row.id);
+        const marked = await connections.findById(row.id);
+        if (marked?.status === 'needs_reauth') await events.emit('connection.needs_reauth', marked);
         throw new HttpError(409, 'needs_reauth', `the ${row.provider} refresh token was refused (${failure.message}): the account must be connected again`);
       }
       if (failure.kind === 'oauth') throw new HttpError(400, safeErrorCode(failure.code), `the provider refused the refresh: ${failure.message}`);
@@ -146,7 +155,38 @@ export function tokenVending(deps: IntegrationDeps) {
       return token;
     }
     await cache.set(row.id, row, resourceKeyOf(scopes), token);
+    await events.emit('connection.refreshed', stored);
+    if (!scopes) await planNext(stored);
     return token;
+  }
+
+  /**
+   * Every refresh, on demand or scheduled, runs under the connection's lease (owner-checked, re-reading the row):
+   * across instances one refresh at a time per connection, each starting from the newest refresh token.
+   * `wait: false` (the scheduler) gives up at once when another holder is at work; on demand waits for it and
+   * then uses what it stored.
+   */
+  async function refreshUnderLease(row: ConnectionRow, scopes: string[] | undefined, origin: AuditOrigin, options: { force: boolean; wait: boolean }): Promise<CachedToken | undefined> {
+    const owner = `${deps.instanceId}:${randomUUID()}`;
+    const waitUntil = clock() + LEASE_WAIT_MS;
+    let leased: ConnectionRow | undefined;
+    for (;;) {
+      leased = await leases.acquire(row.id, owner, new Date(clock()), new Date(clock() + LEASE_MS));
+      if (leased) break;
+      const current = await connections.findById(row.id);
+      if (!current || current.status !== 'active') throw notActive(current ?? { ...row, status: 'revoked' });
+      if (!options.wait) return undefined;
+      if (clock() > waitUntil) throw new HttpError(503, 'temporarily_unavailable', `another refresh of this ${row.provider} connection is taking long; try again`, { 'Retry-After': '2' });
+      await sleep(LEASE_POLL_MS);
+    }
+    try {
+      // Someone refreshed while we waited (or since we read the row): use theirs unless it is stale too.
+      const theirs = !scopes && (leased.refresh_token_enc !== row.refresh_token_enc || !options.force) ? storedToken(leased) : undefined;
+      if (theirs && fresh(theirs)) return theirs;
+      return await refresh(leased, scopes, origin);
+    } finally {
+      await leases.release(row.id, owner).catch((error: unknown) => logger.warn('releasing a refresh lease failed (it expires by itself)', { connection_id: row.id, error: (error as Error).message }));
+    }
   }
 
   return {
@@ -173,12 +213,37 @@ export function tokenVending(deps: IntegrationDeps) {
       const flightKey = `${row.id}:${resource}`;
       let pending = inFlight.get(flightKey);
       if (!pending) {
-        pending = refresh(row, scopes, origin).finally(() => inFlight.delete(flightKey));
+        pending = refreshUnderLease(row, scopes, origin, { force: request.force_refresh ?? false, wait: true })
+          .then((token) => token!)
+          .finally(() => inFlight.delete(flightKey));
         inFlight.set(flightKey, pending);
       }
       return toVended(await pending);
+    },
+
+    /**
+     * The scheduled refresh of one connection (a queue job). Not due any more (refreshed on demand meanwhile) →
+     * planned again; another instance holds the lease → nothing to do; a broken link → no retry; a provider
+     * outage → throws, so the queue retries with backoff.
+     */
+    async runScheduled(connectionId: string): Promise<void> {
+      const row = await connections.findById(connectionId);
+      if (!row || row.status !== 'active' || !row.refresh_token_enc) return;
+      const expiresAt = row.expires_at ? new Date(row.expires_at).getTime() : undefined;
+      if (expiresAt !== undefined && expiresAt - clock() > (settings.refreshMarginSeconds + 60) * 1000) {
+        await planNext(row);
+        return;
+      }
+      try {
+        await refreshUnderLease(row, undefined, SYSTEM, { force: true, wait: false });
+      } catch (error) {
+        if (error instanceof HttpError && error.status < 500) { logger.info('scheduled refresh not possible', { connection_id: connectionId, error: error.code, description: error.message }); return; } // needs_reauth, revoked, not configured: retrying cannot help
+        throw error;
+      }
     },
   };
 }
 
 export type TokenVending = ReturnType<typeof tokenVending>;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

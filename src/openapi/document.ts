@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { responseSchemas } from './schemas.js';
+import { responseSchemas, type ResponseSchemaName } from './schemas.js';
 import { operations } from './operations.js';
 import { pathParameterNotes, queryNotes, requestNotes, requestSchemas, type Audience, type ErrorSpec, type JsonSchema, type OperationSpec, type SuccessSpec } from './requests.js';
 
@@ -42,8 +42,8 @@ const scheme: Record<Audience, { scope?: string; text: string }> = {
 
 const ref = (kind: 'schemas' | 'responses' | 'headers', name: string) => ({ $ref: `#/components/${kind}/${name}` });
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
-const errorWith = (codes: string[], open = false): JsonSchema => ({
-  ...ref('schemas', 'Error'),
+const errorWith = (codes: string[], open = false, schema: ResponseSchemaName = 'Error'): JsonSchema => ({
+  ...ref('schemas', schema),
   properties: { error: open ? { type: 'string', examples: codes } : codes.length === 1 ? { const: codes[0] } : { enum: codes } },
 });
 const text = (description: string) => ({ schema: { type: 'string', description } });
@@ -110,11 +110,13 @@ function operationObject(op: OperationSpec): JsonSchema {
     ...(spec.schema ? { content: json(ref('schemas', spec.schema)) } : {}),
   });
   // The caller of a browser-facing route may ask for HTML; errors then come as a page (src/http/errors.ts).
-  const error = (description: string, schema: JsonSchema) => ({
+  const error = (description: string, schema: JsonSchema, headers?: Record<string, unknown>) => ({
     description,
+    ...(headers ? { headers } : {}),
     content: { ...json(schema), ...(op.htmlErrors ? { 'text/html': text('an error page, for a browser that asks for HTML') } : {}) },
   });
-  const errorSpec = (spec: ErrorSpec) => error(spec.description, errorWith(spec.codes, spec.open));
+  const errorSpec = (spec: ErrorSpec) =>
+    error(spec.description, errorWith(spec.codes, spec.open, spec.schema), spec.retryAfter ? { 'Retry-After': ref('headers', 'RetryAfter') } : undefined);
 
   const responses: Record<string, unknown> = { [op.success.status]: success(op.success) };
   if (op.alsoSuccess) responses[op.alsoSuccess.status] = success(op.alsoSuccess);
@@ -143,6 +145,7 @@ function operationObject(op: OperationSpec): JsonSchema {
   if (op.notFound) responses['404'] = error(op.notFound, errorWith(['not_found']));
   if (op.conflict) responses['409'] = errorSpec(op.conflict);
   if (op.badGateway) responses['502'] = error(op.badGateway, errorWith(['upstream_unavailable']));
+  for (const [status, spec] of Object.entries(op.moreErrors ?? {})) if (spec) responses[status] = errorSpec(spec);
 
   const parameters = [...pathParameters(op.path), ...(op.query ? queryParameters(op.query) : [])];
   return {
@@ -154,6 +157,7 @@ function operationObject(op: OperationSpec): JsonSchema {
     security: op.noBearer ? [] : [{ bearer: requiredScope ? [requiredScope] : [] }],
     ...(parameters.length ? { parameters } : {}),
     ...(op.body ? { requestBody: { required: !op.bodyOptional, content: json(ref('schemas', op.body)) } } : {}),
+    ...(op.rawBody ? { requestBody: { required: true, content: { [op.rawBody.mediaType]: text(op.rawBody.description) } } } : {}),
     responses,
   };
 }
@@ -177,7 +181,7 @@ export function buildOpenApiDocument(issuer: string): JsonSchema {
         'consumer) of this authorization server. The OAuth 2.0 / ' +
         `OpenID Connect endpoints (authorization, token, introspection, revocation, userinfo, registration, JWKS) are not ` +
         `described here: find them in the discovery document at ${discovery} . Every error is ` +
-        '`{ "error", "error_description" }`; every list is `{ "items", "next_cursor" }` with `limit` and `cursor`.',
+        '`{ "error", "error_description" }` (the RISC receiver’s adds RFC 8935’s `err` and `description`); every list is `{ "items", "next_cursor" }` with `limit` and `cursor`.',
     },
     servers: [{ url: issuer }],
     tags,
@@ -194,6 +198,11 @@ export function buildOpenApiDocument(issuer: string): JsonSchema {
           description: 'The response holds tokens or per-caller state: never cached (RFC 9111).',
           required: true,
           schema: { const: 'no-store' },
+        },
+        RetryAfter: {
+          description: 'Seconds to wait before trying again (RFC 9110 §10.2.3).',
+          required: true,
+          schema: { type: 'string', pattern: '^[0-9]+$' },
         },
         PragmaNoCache: {
           description: 'For HTTP/1.0 caches, as the token endpoint does (RFC 6749 §5.1).',

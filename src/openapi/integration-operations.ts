@@ -1,3 +1,4 @@
+import { RISC_BODY_LIMIT } from '../integrations/risc/index.js';
 import { listQuery, purposeQuery } from '../integrations/routes.js';
 import { invalidRequest, type OperationSpec } from './requests.js';
 
@@ -57,6 +58,62 @@ export const integrationOperations: OperationSpec[] = [
         '`security` `none` on a non-loopback host.',
     ),
     notFound: '`connection_id` names no connection of the caller’s own (another actor’s does not exist from here).',
+  },
+  {
+    method: 'post',
+    path: '/integrations/mailboxes/{purpose}/check',
+    operationId: 'checkMailbox',
+    tag: 'Integrations',
+    summary: 'Check the workspace’s mailbox for a purpose, live',
+    description:
+      'An IMAP login (then IDLE on INBOX when the mailbox has `use_idle`) and an SMTP AUTH, in parallel, with the ' +
+      'mailbox’s own credential: its stored password, or for `oauth2` a fresh access token of its connection (refreshed ' +
+      'when near expiry). No message is sent; each side gives up after 15 s. 200 whenever the check ran: a refused login, ' +
+      'an unreachable server or an unusable connection is its finding (`ok` false, a short `error` per side), not an API ' +
+      'error. The outcome is also recorded in the mailbox’s `health`. Never a password or a token. No request body.',
+    audience: 'integrations',
+    noStore: 'cache-control',
+    success: { status: 200, description: 'The check ran: its outcome (`ok` may be false).', schema: 'MailboxCheck' },
+    badRequest: invalidRequest('A malformed purpose.'),
+    notFound: 'The workspace has no mailbox for this purpose.',
+  },
+  {
+    method: 'post',
+    path: '/integrations/google/risc',
+    operationId: 'receiveGoogleRiscEvent',
+    tag: 'Integrations',
+    summary: 'Google Cross-Account Protection: receive a security event token (called by Google, not by API clients)',
+    description:
+      'RFC 8935 push delivery of an RFC 8417 Security Event Token from Google’s Cross-Account Protection (RISC); register ' +
+      'this URL with Google’s RISC API. No bearer token: the SET authenticates itself, by its signature (RS256 or ES256, ' +
+      'a key of the JWKS at `GOOGLE_RISC_JWKS_URI`), its `iss` (`GOOGLE_RISC_ISSUER`) and its `aud` (the google ' +
+      'provider’s client_id), and must carry `iat` (at most 7 days old), `jti` and `events`. Each event applies to every ' +
+      'link of that Google account among the Google-family providers, in every workspace: revoked (tokens deleted) or ' +
+      '`needs_reauth`, with the connection webhook and an audit event. A replayed `jti`, or a SET about no account linked ' +
+      'here, is accepted and changes nothing. Also read: `application/jwt`, `text/plain`, `application/octet-stream`, and ' +
+      '`{ "set": "<jwt>" }` as JSON or a form.',
+    audience: 'integrations',
+    noBearer: true,
+    noStore: 'cache-control',
+    rawBody: { mediaType: 'application/secevent+jwt', description: 'the SET: a compact signed JWT (JWS)' },
+    success: { status: 202, description: 'Accepted (RFC 8935 §2.2): no body.' },
+    badRequest: {
+      codes: ['invalid_request', 'invalid_key', 'invalid_issuer', 'invalid_audience', 'authentication_failed'],
+      schema: 'RiscError',
+      description:
+        'The SET is refused (RFC 8935 §2.3), `err` and `error` saying why: `invalid_request` (an empty body, not a signed ' +
+        'JWT, an encrypted one, a missing or bad claim, too old), `invalid_key` (not signed by a key of the JWKS, or another ' +
+        'algorithm), `invalid_issuer`, `invalid_audience` (also: no google client_id is configured, so nothing is accepted).',
+    },
+    moreErrors: {
+      413: { codes: ['invalid_request'], schema: 'RiscError', description: `The body is larger than ${RISC_BODY_LIMIT} bytes.` },
+      415: { codes: ['invalid_request'], schema: 'RiscError', description: 'A media type the receiver does not read (see above).' },
+      503: {
+        codes: ['temporarily_unavailable'],
+        retryAfter: true,
+        description: 'The signing keys (the JWKS) could not be fetched: ours, not the SET’s fault; the transmitter tries again.',
+      },
+    },
   },
   {
     method: 'post',

@@ -3,6 +3,7 @@ import { createClientBody, updateClientBody } from '../admin/clients.js';
 import { createInitialAccessTokenBody } from '../admin/initial-access-tokens.js';
 import { createResourceBody } from '../admin/resources.js';
 import { createUserBody, updateUserBody } from '../admin/users.js';
+import { createWebhookBody } from '../admin/webhooks.js';
 import { createWorkspaceBody, updateWorkspaceBody } from '../admin/workspaces.js';
 import { mailboxBody, purposeParam } from '../integrations/mailboxes.js';
 import { authorizeBody, purposeBody, tokenBody } from '../integrations/routes.js';
@@ -22,6 +23,7 @@ export const requestSchemas = {
   CreateWorkspaceRequest: createWorkspaceBody,
   UpdateWorkspaceRequest: updateWorkspaceBody,
   CreateResourceServerRequest: createResourceBody,
+  CreateWebhookRequest: createWebhookBody,
   CreateInitialAccessTokenRequest: createInitialAccessTokenBody,
   AuthorizeRequest: authorizeBody,
   TokenRequest: tokenBody,
@@ -47,6 +49,9 @@ export const requestNotes: Partial<Record<RequestSchemaName, string>> = {
     'When the change makes the client need a secret it has not got, one is issued and returned once.',
   UpdateUserRequest: 'At least one field.',
   CreateResourceServerRequest: '`identifier`: an absolute URI without a fragment (RFC 8707).',
+  CreateWebhookRequest:
+    '`url`: https, or http only for loopback hosts; no credentials and no fragment. `events`: one or more connection ' +
+    'lifecycle events (duplicates are ignored).',
   AuthorizeRequest:
     '`purpose` tells apart several links to one provider (default `default`). `return_to`: where the callback sends the ' +
     'browser afterwards (303), a path or URL on this server\'s own origin only. `scopes` replaces the provider\'s default ' +
@@ -80,6 +85,7 @@ export const queryNotes: Record<string, string> = {
 export const pathParameterNotes: Record<string, { description: string; schema?: z.ZodType }> = {
   provider: { description: 'a provider name, as `GET /integrations/providers` lists them (lowercase letters, digits and `-`)' },
   purpose: { description: 'the mailbox purpose, e.g. `booking`, `stopsale`', schema: purposeParam },
+  webhookId: { description: 'a webhook subscription id, as POST or GET `/admin/workspaces/{id}/webhooks` return it' },
 };
 
 export interface ErrorSpec {
@@ -87,6 +93,16 @@ export interface ErrorSpec {
   description: string;
   /** Other codes occur too (the provider's own OAuth error codes): `codes` are examples, not the whole list. */
   open?: boolean;
+  /** The body's schema when it is not `Error` (the RISC receiver's RFC 8935 error). */
+  schema?: ResponseSchemaName;
+  /** The response carries `Retry-After` (a 503). */
+  retryAfter?: boolean;
+}
+
+/** A request body that is not JSON: one string of this media type (a SET, RFC 8935). */
+export interface RawBodySpec {
+  mediaType: string;
+  description: string;
 }
 
 export interface SuccessSpec {
@@ -113,6 +129,8 @@ export interface OperationSpec {
   noBearer?: boolean;
   query?: z.ZodType;
   body?: RequestSchemaName;
+  /** A required non-JSON request body instead of `body`. */
+  rawBody?: RawBodySpec;
   /** Every field of `body` is optional, and so is the body itself. */
   bodyOptional?: boolean;
   success: SuccessSpec;
@@ -129,6 +147,8 @@ export interface OperationSpec {
   notFound?: string;
   conflict?: ErrorSpec;
   badGateway?: string;
+  /** Errors of a route outside the usual set (the RISC receiver: 413 too large, 415 wrong media type, 503 keys unavailable). */
+  moreErrors?: Partial<Record<413 | 415 | 503, ErrorSpec>>;
 }
 
 export const invalidRequest = (description: string, ...more: string[]): ErrorSpec => ({ codes: ['invalid_request', ...more], description });

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { AUDIT_TYPES } from '../audit/types.js';
+import { CONNECTION_EVENTS } from '../integrations/events.js';
 import { purposeParam } from '../integrations/mailboxes.js';
+import type { RiscErrorCode } from '../integrations/risc/index.js';
 
 /**
  * Response bodies of /admin, /account and /integrations as zod schemas, the source of the OpenAPI document's response
@@ -94,6 +96,39 @@ export const initialAccessToken = z.strictObject({
   initial_access_token: z.string().describe('bearer token for one RFC 7591 registration; shown once'),
   expires_at: timestamp,
   registration_endpoint: z.url(),
+});
+
+/** src/admin/webhooks.ts `toWebhookView`: an outbound webhook subscription, never its secret. */
+export const webhookView = z.strictObject({
+  id: z.uuid().describe('server-assigned; the `{webhookId}` of DELETE and of the delivery log'),
+  workspace_id: z.string(),
+  url: z.string().describe('where deliveries are POSTed'),
+  events: z.array(z.enum(CONNECTION_EVENTS)),
+  created_at: timestamp,
+  secret: absent('never returned by a read'),
+});
+
+/** POST /admin/workspaces/:id/webhooks: the subscription plus its signing secret, once. */
+export const webhookWithSecret = webhookView
+  .extend({
+    secret: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/)
+      .describe('the Standard Webhooks signing secret (`whsec_` + base64); shown once, keep it to verify `webhook-signature`'),
+  })
+  .describe('The subscription, plus its signing secret once.');
+
+/** src/admin/webhooks.ts `toDeliveryView`: one entry of a subscription's delivery log (no payload). */
+export const webhookDeliveryView = z.strictObject({
+  id: z.uuid().describe('also the `webhook-id` header of every attempt: receivers deduplicate on it'),
+  event: z.enum(CONNECTION_EVENTS),
+  status: z.enum(['pending', 'delivered', 'failed']).describe('`pending`: queued or waiting for a retry; `failed`: every attempt failed'),
+  attempts: z.number().int().min(0),
+  last_status_code: z.number().int().nullable().describe("the receiver's HTTP status at the last attempt; `null` when none came (timeout, refused)"),
+  last_error: z.string().nullable().describe('why the last attempt failed (`HTTP 500`, `timeout`, …); `null` after a success'),
+  next_attempt_at: timestamp.nullable().describe('about when the next retry runs (the queue adds jitter); `null` once settled'),
+  created_at: timestamp,
+  delivered_at: timestamp.nullable(),
 });
 
 /** src/admin/audit.ts `toAuditView`. */
@@ -215,6 +250,38 @@ export const mailboxView = z.strictObject({
   updated_at: timestamp,
 });
 
+/** POST /integrations/mailboxes/:purpose/check (src/integrations/mail-check/service.ts `MailboxCheckResult`). */
+export const mailboxCheckView = z.strictObject({
+  purpose: purposeParam,
+  auth_method: z.enum(['password', 'oauth2', 'app_password']),
+  ok: z.boolean().describe('both sides logged in (and, with `use_idle`, IDLE worked)'),
+  imap: z.strictObject({
+    ok: z.boolean(),
+    error: z.string().optional().describe('why not, in one short line (never a password or a token)'),
+    idle: z.boolean().optional().describe('only when the mailbox uses IDLE: whether the server entered IDLE on INBOX'),
+  }),
+  smtp: z.strictObject({
+    ok: z.boolean(),
+    error: z.string().optional().describe('why not, in one short line (never a password or a token)'),
+  }),
+  checked_at: timestamp,
+});
+
+/** RFC 8935 §2.4 `err` codes of src/integrations/risc/verify.ts (the type is the source; the list must cover it). */
+const riscErrorCodes = ['invalid_request', 'invalid_key', 'invalid_issuer', 'invalid_audience', 'authentication_failed'] as const satisfies readonly RiscErrorCode[];
+const allRiscCodes: Record<Exclude<RiscErrorCode, (typeof riscErrorCodes)[number]>, never> = {};
+void allRiscCodes;
+
+/** src/integrations/risc/verify.ts `RiscError.body`: RFC 8935's `err` / `description`, and ours. */
+export const riscErrorBody = z
+  .strictObject({
+    err: z.enum(riscErrorCodes).describe('RFC 8935 §2.4 error code, read by the SET transmitter'),
+    description: z.string().describe('RFC 8935 §2.4 human-readable description'),
+    error: z.enum(riscErrorCodes).describe('the same code as `err`'),
+    error_description: z.string().describe('the same text as `description`'),
+  })
+  .describe('A refused SET: RFC 8935 `{ err, description }` plus this API’s `{ error, error_description }`.');
+
 /** Component name → response schema (OpenAPI `components.schemas`). */
 export const responseSchemas = {
   Error: errorBody,
@@ -229,6 +296,11 @@ export const responseSchemas = {
   ResourceServer: resourceView,
   ResourceServerList: listOf(resourceView),
   InitialAccessToken: initialAccessToken,
+  Webhook: webhookView,
+  WebhookWithSecret: webhookWithSecret,
+  WebhookList: listOf(webhookView),
+  WebhookDelivery: webhookDeliveryView,
+  WebhookDeliveryList: listOf(webhookDeliveryView),
   AuditEvent: auditEventView,
   AuditEventList: listOf(auditEventView),
   Grant: grantView,
@@ -241,6 +313,8 @@ export const responseSchemas = {
   AuthorizationUrl: authorizationUrl,
   VendedToken: vendedToken,
   Mailbox: mailboxView,
+  MailboxCheck: mailboxCheckView,
+  RiscError: riscErrorBody,
 } satisfies Record<string, z.ZodType>;
 
 export type ResponseSchemaName = keyof typeof responseSchemas;

@@ -200,6 +200,54 @@ export function connectionQueries(db: Knex) {
     async deleteErrorsOlderThan(cutoff: Date): Promise<number> {
       return db('integration_errors').where('occurred_at', '<', cutoff).delete();
     },
+    /**
+     * Google Cross-Account Protection (RISC): the links that are not revoked, of these providers, of one provider
+     * account, in every workspace and of every actor (the Google account is the same whoever linked it). By `sub`
+     * when the event names one, else by email (case-insensitive).
+     */
+    async findBySubject(providers: string[], subject: { sub?: string; email?: string }): Promise<ConnectionRow[]> {
+      if (!providers.length || (!subject.sub && !subject.email)) return [];
+      const q = db('integration_connections').whereIn('provider', providers).whereNot('status', 'revoked').orderBy('id');
+      if (subject.sub) q.where('provider_subject', subject.sub);
+      else q.whereRaw('lower(provider_email) = ?', [subject.email!.toLowerCase()]);
+      return q.select('*');
+    },
+    /** Links of these providers that are not revoked and hold a refresh token, in pages by id (RISC token-revoked). */
+    async pageLiveWithRefreshToken(providers: string[], after: string | undefined, limit: number): Promise<ConnectionRow[]> {
+      if (!providers.length) return [];
+      const q = db('integration_connections').whereIn('provider', providers).whereNot('status', 'revoked').whereNotNull('refresh_token_enc').orderBy('id').limit(limit);
+      if (after) q.where('id', '>', after);
+      return q.select('*');
+    },
+    /**
+     * A status change that did not come from the link's own use (RISC). `revoked`: tokens gone, `revoked_at` set,
+     * from any live status. `needs_reauth`: only from `active`; the tokens stay, and the reason is logged as an
+     * error (it counts in `error_count_24h`). Both record `reason` as `last_error`. With `connectedAt`, only the
+     * link that was read: a reconnect that landed meanwhile is a new link and stays. Undefined when nothing changed.
+     */
+    async markStatus(id: string, status: 'revoked' | 'needs_reauth', now: Date, reason: string, connectedAt?: Date): Promise<ConnectionRow | undefined> {
+      const message = reason.slice(0, 1000);
+      return db.transaction(async (trx) => {
+        const q = trx('integration_connections').where({ id });
+        if (connectedAt) q.where('connected_at', connectedAt);
+        if (status === 'revoked') q.whereNot('status', 'revoked');
+        else q.where('status', 'active');
+        const [row] = await q
+          .update({
+            status,
+            last_error: message,
+            last_error_at: now,
+            updated_at: now,
+            ...(status === 'revoked' ? { access_token_enc: null, refresh_token_enc: null, expires_at: null, revoked_at: now } : {}),
+          })
+          .returning('*');
+        if (row && status === 'needs_reauth') {
+          const [code, ...rest] = message.split(': ');
+          await trx('integration_errors').insert({ connection_id: id, code: code!.slice(0, 100), message: rest.join(': ') || message, occurred_at: now });
+        }
+        return row as ConnectionRow | undefined;
+      });
+    },
   };
 }
 

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { auditQueries } from './audit.js';
 import { clientQueries } from './clients.js';
 import { connectionQueries } from './connections.js';
+import { connectionLeaseQueries } from './connection-leases.js';
 import { grantQueries } from './grants.js';
 import { mailboxQueries } from './mailboxes.js';
 import { oauthStateQueries } from './oauth-states.js';
@@ -9,6 +10,7 @@ import { oidcModelQueries } from './oidc-models.js';
 import { resourceServerQueries } from './resource-servers.js';
 import { signingKeyQueries } from './signing-keys.js';
 import { userQueries } from './users.js';
+import { webhookQueries } from './webhooks.js';
 import { workspaceQueries } from './workspaces.js';
 
 export function createQueries(db: Knex) {
@@ -16,6 +18,7 @@ export function createQueries(db: Knex) {
     audit: auditQueries(db),
     clients: clientQueries(db),
     connections: connectionQueries(db),
+    connectionLeases: connectionLeaseQueries(db),
     grants: grantQueries(db),
     mailboxes: mailboxQueries(db),
     oauthStates: oauthStateQueries(db),
@@ -23,6 +26,7 @@ export function createQueries(db: Knex) {
     resourceServers: resourceServerQueries(db),
     signingKeys: signingKeyQueries(db),
     users: userQueries(db),
+    webhooks: webhookQueries(db),
     workspaces: workspaceQueries(db),
   };
 }

@@ -9,6 +9,7 @@ import { loadConfig, type ConfigOverrides } from '../../src/config.js';
 import { createContext, type AppContext } from '../../src/context.js';
 import { createApp } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
+import { jobsSchemaOf } from '../../src/jobs/pg-boss-queue.js';
 import { services, TEST_ENCRYPTION_KEYS } from './services.js';
 
 export interface TestServer {
@@ -51,6 +52,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       seedDemo: false,
       sweepIntervalSeconds: 0,
       ...options.config,
+      // Background refreshes only where a test asks for them (they would race a test's own refresh counts).
+      integrations: { stateTtlSeconds: 600, refreshMarginSeconds: 300, scheduledRefresh: false, ...options.config?.integrations },
       database: { url: services.databaseUrl, schema, ...options.config?.database },
       redis: { url: services.redisUrl, keyPrefix, ...options.config?.redis },
     },
@@ -107,7 +110,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       await flushRedis();
       if (services.databaseUrl) {
         const admin = knexFactory({ client: 'pg', connection: services.databaseUrl, pool: { min: 0, max: 1 } });
-        await admin.raw('DROP SCHEMA IF EXISTS ?? CASCADE', [schema]).finally(() => admin.destroy());
+        await admin
+          .raw('DROP SCHEMA IF EXISTS ?? CASCADE', [schema])
+          .then(() => admin.raw('DROP SCHEMA IF EXISTS ?? CASCADE', [jobsSchemaOf(schema)]))
+          .finally(() => admin.destroy());
       }
       rmSync(dataDir, { recursive: true, force: true });
     },
