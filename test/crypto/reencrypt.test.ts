@@ -150,7 +150,7 @@ describe('encryption:reencrypt', () => {
     // A small batch walks several keyset pages (composite cursors included).
     const results = await reencryptAll({ queries: ctx().queries, keyring: rotated, batchSize: 2, onProgress: (p) => p.done && done.push(p.table) });
     const t = byTable(results);
-    expect(done).toEqual(['signing_keys', 'clients', 'oidc_models', 'integration_connections', 'integration_mailboxes', 'oauth_states']);
+    expect(done).toEqual(['signing_keys', 'clients', 'oidc_models', 'integration_connections', 'integration_mailboxes', 'oauth_states', 'webhook_subscriptions']);
     for (const result of results) {
       expect(result).toMatchObject({ failed: 0, skipped_concurrent: 0, failures: [] });
       expect(result.reencrypted + result.already_current).toBe(result.scanned);
