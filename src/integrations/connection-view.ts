@@ -1,4 +1,4 @@
-import type { ConnectionWithErrors, ConnectionRow } from '../queries/connections.js';
+import type { ConnectionRow } from '../queries/connections.js';
 
 const iso = (value: Date | string | null) => (value ? new Date(value).toISOString() : null);
 
@@ -25,4 +25,3 @@ export const toConnectionView = (row: ConnectionRow & { error_count_24h?: number
 });
 
 export type ConnectionView = ReturnType<typeof toConnectionView>;
-export type { ConnectionWithErrors };

@@ -11,5 +11,3 @@ export type ConnectionEvent = (typeof CONNECTION_EVENTS)[number];
 export interface ConnectionEvents {
   emit(event: ConnectionEvent, connection: ConnectionRow): Promise<void>;
 }
-
-export const noConnectionEvents: ConnectionEvents = { emit: async () => {} };

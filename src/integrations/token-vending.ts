@@ -237,7 +237,11 @@ export function tokenVending(deps: IntegrationDeps) {
       try {
         await refreshUnderLease(row, undefined, SYSTEM, { force: true, wait: false });
       } catch (error) {
-        if (error instanceof HttpError && error.status < 500) { logger.info('scheduled refresh not possible', { connection_id: connectionId, error: error.code, description: error.message }); return; } // needs_reauth, revoked, not configured: retrying cannot help
+        // needs_reauth, revoked, not configured: retrying cannot help (the failure is already recorded)
+        if (error instanceof HttpError && error.status < 500) {
+          logger.info('scheduled refresh not possible', { connection_id: connectionId, error: error.code });
+          return;
+        }
         throw error;
       }
     },

@@ -6,8 +6,8 @@ import { mailboxChecker, type MailboxCheckerDeps, type MailboxCheckResult } from
 import type { IntegrationActor } from '../../src/integrations/actor.js';
 import type { ConnectionRow } from '../../src/queries/connections.js';
 import type { MailboxCheckedRow } from '../../src/queries/mailboxes.js';
-import { dovecotAvailable, DOVECOT_BIN, freePort, startDovecot, type Dovecot } from '../support/dovecot.js';
-import { services } from '../support/services.js';
+import { freePort, startDovecot, type Dovecot } from '../support/dovecot.js';
+import { describeWith } from '../support/services.js';
 import { connect, integrationUser, startConsumerWorld, type ConsumerWorld } from './setup.js';
 
 /**
@@ -18,21 +18,6 @@ import { connect, integrationUser, startConsumerWorld, type ConsumerWorld } from
 // Dovecot's login name must equal the token's `sub` (oidc-provider's introspection has no `email`): so the
 // upstream account's subject is its address, as a mailbox user name is.
 const ALICE = { sub: 'alice@upstream.test', email: 'alice@upstream.test', name: 'Alice Upstream' };
-
-function describeWithDovecot(name: string, body: () => void): void {
-  if (dovecotAvailable()) return describe(name, body);
-  const reason = `${name}: skipped, needs ${DOVECOT_BIN} (apt-get install dovecot-imapd dovecot-submissiond)`;
-  if (services.requireAll) {
-    describe(name, () => {
-      test('required service is present', () => {
-        throw new Error(`${reason} (TEST_REQUIRE_SERVICES=1)`);
-      });
-    });
-    return;
-  }
-  process.stdout.write(`${reason}\n`);
-  describe.skip(name, body);
-}
 
 let world: ConsumerWorld;
 let dovecot: Dovecot;
@@ -96,7 +81,7 @@ async function expectNoSecrets(result: MailboxCheckResult | unknown, workspace: 
   }
 }
 
-describeWithDovecot('mailbox checks against a real Dovecot', () => {
+describeWith('dovecot', 'mailbox checks against a real Dovecot', () => {
   beforeAll(async () => {
     world = await startConsumerWorld({ upstream: { account: ALICE, accessTokenTtl: 600 } });
     dovecot = await startDovecot({

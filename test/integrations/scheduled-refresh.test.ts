@@ -81,7 +81,7 @@ describe('scheduled refresh on one instance (in-process queue on PGlite, pg-boss
   let server: TestServer;
   beforeAll(async () => {
     upstream = await startCountingUpstream();
-    server = await startTestServer({ config: { providersFile: providersFile(upstream), integrations: { stateTtlSeconds: 600, refreshMarginSeconds: 300, scheduledRefresh: true } } });
+    server = await startTestServer({ config: { providersFile: providersFile(upstream), integrations: { scheduledRefresh: true } } });
   }, 90_000);
   afterAll(async () => {
     await server?.destroy();
@@ -89,7 +89,7 @@ describe('scheduled refresh on one instance (in-process queue on PGlite, pg-boss
   });
 
   test('links expiring within a minute are refreshed once each, ahead of expiry, rotation kept', async () => {
-    const ids = await seedConnections(server, upstream, Number(process.env.DBG_N ?? 50), 5, 55);
+    const ids = await seedConnections(server, upstream, 50, 5, 55);
     // Written behind the scheduler's back (as after a restart): the minute planner finds them; plan now.
     await server.context.integrations.planDue();
     await waitForRefreshes(server, upstream, ids, 60_000);
@@ -104,7 +104,7 @@ describeWith('postgres', 'scheduled refresh on three instances over one Postgres
     upstream = await startCountingUpstream();
     const file = providersFile(upstream);
     // The first instance creates the schema; the others join it (same schema, same Redis prefix).
-    const first = await startTestServer({ config: { providersFile: file, integrations: { stateTtlSeconds: 600, refreshMarginSeconds: 300, scheduledRefresh: true } } });
+    const first = await startTestServer({ config: { providersFile: file, integrations: { scheduledRefresh: true } } });
     instances.push(first);
     const shared = { schema: first.context.config.database.schema };
     for (let i = 0; i < 2; i += 1) {
@@ -114,7 +114,7 @@ describeWith('postgres', 'scheduled refresh on three instances over one Postgres
             providersFile: file,
             database: shared,
             redis: { keyPrefix: first.context.config.redis.keyPrefix },
-            integrations: { stateTtlSeconds: 600, refreshMarginSeconds: 300, scheduledRefresh: true },
+            integrations: { scheduledRefresh: true },
           },
         }),
       );

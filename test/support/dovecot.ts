@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { services } from './services.js';
 
 /**
  * A private, real Dovecot (2.3, Debian's `dovecot-imapd` + `dovecot-submissiond`) for one test run: its config,
@@ -23,10 +24,10 @@ import { randomBytes } from 'node:crypto';
  * users, otherwise everything runs as the current user.
  */
 
-export const DOVECOT_BIN = '/usr/sbin/dovecot';
+export const DOVECOT_BIN = services.dovecotPath ?? '/usr/sbin/dovecot';
 
 /** Whether this machine can run the private Dovecot (`apt-get install dovecot-imapd dovecot-submissiond`). */
-export const dovecotAvailable = (): boolean => existsSync(DOVECOT_BIN) && existsSync('/usr/bin/openssl');
+export const dovecotAvailable = (): boolean => services.dovecotPath !== undefined;
 
 export interface DovecotOptions {
   /** RFC 7662 introspection endpoint and the client credentials to call it with (enables the oauth2 passdb). */

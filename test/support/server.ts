@@ -53,7 +53,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       sweepIntervalSeconds: 0,
       ...options.config,
       // Background refreshes only where a test asks for them (they would race a test's own refresh counts).
-      integrations: { stateTtlSeconds: 600, refreshMarginSeconds: 300, scheduledRefresh: false, ...options.config?.integrations },
+      integrations: { scheduledRefresh: false, ...options.config?.integrations },
       database: { url: services.databaseUrl, schema, ...options.config?.database },
       redis: { url: services.redisUrl, keyPrefix, ...options.config?.redis },
     },

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 
 const CHROMIUM_PATH = '/usr/bin/chromium';
+const DOVECOT_PATH = '/usr/sbin/dovecot';
 
 /**
  * Which real services this run has. Tests read the environment here (and only here): with DATABASE_URL and
@@ -12,6 +13,8 @@ export const services = {
   redisUrl: process.env.REDIS_URL || undefined,
   /** Debian's chromium, for the real-browser tests (`.ci/run` installs it with apt). */
   chromiumPath: existsSync(CHROMIUM_PATH) ? CHROMIUM_PATH : undefined,
+  /** Debian's Dovecot (and openssl for its test certificate), for the live mailbox checks. */
+  dovecotPath: existsSync(DOVECOT_PATH) && existsSync('/usr/bin/openssl') ? DOVECOT_PATH : undefined,
   requireAll: process.env.TEST_REQUIRE_SERVICES === '1',
 };
 
@@ -21,6 +24,7 @@ const NEEDS = {
   redis: { present: () => services.redisUrl, what: 'REDIS_URL' },
   postgres: { present: () => services.databaseUrl, what: 'DATABASE_URL' },
   chromium: { present: () => services.chromiumPath, what: `${CHROMIUM_PATH} (apt-get install chromium)` },
+  dovecot: { present: () => services.dovecotPath, what: `${DOVECOT_PATH} (apt-get install dovecot-imapd dovecot-submissiond)` },
 };
 
 /**
