@@ -71,4 +71,39 @@ export const defaults = {
     /** Refresh linked accounts ahead of expiry in the background (pg-boss with Postgres, in process on PGlite). */
     scheduledRefresh: true,
   },
+  metrics: {
+    /** Bearer token a Prometheus scrape of GET /metrics must send; unset: /metrics is open (private networks). */
+    token: undefined as string | undefined,
+  },
+  /**
+   * Counters in Redis when REDIS_URL is set (shared by every instance), else in process memory. A limit of 0 turns
+   * that limit off; `enabled: false` turns them all off. Over a limit: 429 with Retry-After.
+   */
+  rateLimit: {
+    enabled: true,
+    login: {
+      /** Failed logins in a row for one login name from one IP that lock that pair; a success resets the count. */
+      maxFailures: 10,
+      lockoutSeconds: 15 * 60,
+      /** Failed logins from one IP (any login name) per window; the IP stays locked until the window ends. */
+      ipMaxFailures: 100,
+      ipWindowSeconds: 24 * 60 * 60,
+    },
+    token: {
+      /**
+       * Requests per window to the token, introspection and revocation endpoints per authenticated client. Every
+       * Alexa (or Google) user refreshes through one client_id: keep this well above the platform's peak.
+       */
+      perClient: 1000,
+      windowSeconds: 1,
+      /** Failed client authentications (401 invalid_client) per IP per window; then every request from it waits. */
+      ipMaxFailures: 100,
+      ipWindowSeconds: 60,
+    },
+    admin: {
+      /** /admin requests per window per admin client (all its tokens together). */
+      perClient: 600,
+      windowSeconds: 60,
+    },
+  },
 };

@@ -3,15 +3,19 @@ import type { AppContext } from './context.js';
 import { derivePurposeSecret } from './crypto/keyring.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
+import { httpMetrics } from './metrics/http.js';
+import { metricsRoutes } from './metrics/routes.js';
 import { requestContext, securityHeaders } from './http/request-context.js';
 import { interactionCsrf } from './interactions/csrf.js';
 import { interactionRoutes } from './interactions/routes.js';
+import { loginThrottle } from './interactions/login-throttle.js';
 import { adminRoutes } from './admin/routes.js';
 import { accountApiRoutes } from './account/routes.js';
 import { accountPageRoutes } from './account/page.js';
 import { openApiRoutes } from './openapi/routes.js';
 import { integrationRoutes } from './integrations/routes.js';
 import { riscRoutes } from './integrations/risc/index.js';
+import { alexaRoutes } from './integrations/alexa/routes.js';
 
 /**
  * The Koa host: our routes first, then oidc-provider (mounted at the root, so the issuer is ISSUER).
@@ -24,17 +28,20 @@ export function createApp(context: AppContext): Koa {
 
   const routers = [
     healthRoutes(context),
-    interactionRoutes({ provider, accounts, audit: context.audit, csrf: interactionCsrf(csrfSecret, config.issuer) }),
+    metricsRoutes({ metrics: context.metrics, token: config.metrics.token }),
+    interactionRoutes({ provider, accounts, audit: context.audit, csrf: interactionCsrf(csrfSecret, config.issuer), throttle: loginThrottle(context.rateLimits) }),
     adminRoutes({ ...context, resolve: context.resolveToken }),
     accountApiRoutes(context.resolveToken, context.grants),
     accountPageRoutes(context),
     // before the generic /integrations/:provider routes
     riscRoutes({ receiver: context.risc }),
+    alexaRoutes(context.acceptGrant),
     integrationRoutes(context.resolveToken, context.integrations),
     openApiRoutes(config.issuer),
   ];
 
   app.use(requestContext(logger));
+  app.use(httpMetrics(context.metrics));
   app.use(securityHeaders);
   app.use(errorHandler(logger));
   for (const router of routers) {

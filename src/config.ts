@@ -41,10 +41,25 @@ const ENV_MAP: Record<string, string> = {
   INTEGRATIONS_STATE_TTL_SECONDS: 'integrations.stateTtlSeconds',
   INTEGRATIONS_REFRESH_MARGIN_SECONDS: 'integrations.refreshMarginSeconds',
   INTEGRATIONS_SCHEDULED_REFRESH: 'integrations.scheduledRefresh',
+  METRICS_TOKEN: 'metrics.token',
+  RATE_LIMIT_ENABLED: 'rateLimit.enabled',
+  RATE_LIMIT_LOGIN_MAX_FAILURES: 'rateLimit.login.maxFailures',
+  RATE_LIMIT_LOGIN_LOCKOUT_SECONDS: 'rateLimit.login.lockoutSeconds',
+  RATE_LIMIT_LOGIN_IP_MAX_FAILURES: 'rateLimit.login.ipMaxFailures',
+  RATE_LIMIT_LOGIN_IP_WINDOW_SECONDS: 'rateLimit.login.ipWindowSeconds',
+  RATE_LIMIT_TOKEN_PER_CLIENT: 'rateLimit.token.perClient',
+  RATE_LIMIT_TOKEN_WINDOW_SECONDS: 'rateLimit.token.windowSeconds',
+  RATE_LIMIT_TOKEN_IP_MAX_FAILURES: 'rateLimit.token.ipMaxFailures',
+  RATE_LIMIT_TOKEN_IP_WINDOW_SECONDS: 'rateLimit.token.ipWindowSeconds',
+  RATE_LIMIT_ADMIN_PER_CLIENT: 'rateLimit.admin.perClient',
+  RATE_LIMIT_ADMIN_WINDOW_SECONDS: 'rateLimit.admin.windowSeconds',
 };
 
 const seconds = z.coerce.number().int().nonnegative();
 const positiveSeconds = z.coerce.number().int().positive();
+const count = z.coerce.number().int().min(0).max(1_000_000_000);
+/** rate-limiter-flexible's memory store caps durations at ~24 days (setTimeout). */
+const limitWindow = z.coerce.number().int().min(1).max(20 * 24 * 60 * 60);
 const optionalString = z.string().min(1).optional();
 const bool = z.preprocess((v) => (typeof v === 'string' ? !['false', '0', 'no', ''].includes(v.toLowerCase()) : v), z.boolean());
 const httpUrl = z.url({ protocol: /^https?$/ });
@@ -94,6 +109,15 @@ const schema = z.object({
     stateTtlSeconds: z.coerce.number().int().min(60).max(3600),
     refreshMarginSeconds: z.coerce.number().int().min(0).max(3600),
     scheduledRefresh: bool,
+  }),
+  /** GET /metrics: open when `token` is unset, else it needs `Authorization: Bearer <token>` (src/metrics/routes.ts). */
+  metrics: z.object({ token: z.string().min(16, 'at least 16 characters').regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional() }),
+  /** 0 turns one limit off; `enabled: false` turns them all off (src/http/rate-limiters.ts). */
+  rateLimit: z.object({
+    enabled: bool,
+    login: z.object({ maxFailures: count, lockoutSeconds: limitWindow, ipMaxFailures: count, ipWindowSeconds: limitWindow }),
+    token: z.object({ perClient: count, windowSeconds: limitWindow, ipMaxFailures: count, ipWindowSeconds: limitWindow }),
+    admin: z.object({ perClient: count, windowSeconds: limitWindow }),
   }),
 });
 

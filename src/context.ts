@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { accountService, type AccountService } from './accounts/service.js';
 import { clientService, type ClientService } from './clients/service.js';
 import { clientArtifactStore } from './clients/store.js';
+import { clientCache, type ClientCache } from './clients/cache.js';
 import { ensureBootstrapAdmin } from './clients/bootstrap-admin.js';
 import type { KeyRing } from './crypto/keyring.js';
 import { loadKeyRing } from './crypto/load-keyring.js';
@@ -28,8 +29,12 @@ import { revokeGrantsOfDeletedClients } from './grants/provider-hooks.js';
 import { clientAdminService, type ClientAdminService } from './clients/admin-service.js';
 import { userAdminService, type UserAdminService } from './accounts/admin-service.js';
 import { createTokenResolver, type TokenResolver } from './http/bearer-auth.js';
+import { createRateLimits, type RateLimits } from './http/rate-limiters.js';
+import { installTokenRateLimit } from './oidc/token-rate-limit.js';
 import { integrationService, type IntegrationService } from './integrations/service.js';
 import { connectionSealer } from './integrations/sealing.js';
+import type { IntegrationDeps } from './integrations/deps.js';
+import { alexaAcceptGrant, type AlexaAcceptGrant } from './integrations/alexa/accept-grant.js';
 import { tokenCache } from './integrations/token-cache.js';
 import { googleRiscSettings, replayGuard, riscReceiver, type RiscReceiver } from './integrations/risc/index.js';
 import { webhookDispatcher } from './webhooks/dispatcher.js';
@@ -37,6 +42,11 @@ import { refreshScheduler } from './integrations/refresh-scheduler.js';
 import type { JobQueue } from './jobs/queue.js';
 import { memoryQueue } from './jobs/memory-queue.js';
 import { jobsSchemaOf, pgBossQueue } from './jobs/pg-boss-queue.js';
+import { createMetrics, type Metrics } from './metrics/registry.js';
+import { observeProvider } from './metrics/provider.js';
+import { observeQueueDepth } from './metrics/queue.js';
+import { REFRESH_QUEUE } from './integrations/refresh-scheduler.js';
+import { WEBHOOK_DELIVERY_QUEUE } from './webhooks/dispatcher.js';
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { upstreamClients } from './integrations/upstream-client.js';
@@ -61,8 +71,16 @@ export interface AppContext {
   resolveToken: TokenResolver;
   /** The consumer side: linked external accounts, token vending, mailboxes. */
   integrations: IntegrationService;
+  /** Alexa's AcceptGrant (POST /integrations/amazon-lwa/accept-grant): an LWA code becomes an amazon-lwa link. */
+  acceptGrant: AlexaAcceptGrant;
   /** Google Cross-Account Protection receiver (POST /integrations/google/risc). */
   risc: RiscReceiver;
+  /** Login, token-endpoint and admin limits (Redis counters when Redis is configured). */
+  rateLimits: RateLimits;
+  /** The job queue (pg-boss with Postgres, in process on PGlite); /readyz checks it. */
+  queue: JobQueue;
+  /** This instance's Prometheus registry and instruments (GET /metrics). */
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -74,28 +92,34 @@ export interface ContextOptions {
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? Date.now;
+  const metrics = createMetrics();
   const keyring = loadKeyRing({ spec: config.encryptionKeys, dataDir: config.dataDir, logger });
-  const database = await openDatabase(config);
+  const database = await openDatabase(config, logger);
   let redis: RedisClient | undefined;
   let stopSweeper = () => {};
   let queue: JobQueue | undefined;
+  let cachedClients: ClientCache | undefined;
   try {
     const applied = await migrateLatest(database.db);
     if (applied.length) logger.info('database migrated', { applied });
-    const queries = createQueries(database.db);
+    const baseQueries = createQueries(database.db);
+    // Client rows are read on every token request: kept in process briefly, dropped on every write (src/clients/cache.ts).
+    cachedClients = clientCache({ clients: baseQueries.clients, clock, logger });
+    const queries: Queries = { ...baseQueries, clients: cachedClients.queries };
     const accounts = accountService(queries.users);
     const clients = clientService(queries.clients, keyring);
     await runSeeds({ queries, accounts, clients, logger, seedDemo: config.seedDemo, issuer: config.issuer });
     await ensureBootstrapAdmin(clients, config.bootstrapAdmin);
 
-    redis = await openRedis(config);
+    redis = await openRedis(config, logger);
+    if (redis) await cachedClients.connect(redis, config.redis.keyPrefix);
     const durable = postgresArtifactStore(queries.oidcModels, clock);
     const fast: ArtifactStore | undefined = redis ? redisArtifactStore(redis, clock) : undefined;
     const adapter = createAdapterClass({
       stores: {
         durable,
         ephemeral: fast ?? durable,
-        accessTokens: fast ? writeThroughStore(fast, durable) : durable,
+        accessTokens: fast ? writeThroughStore(fast, durable, logger) : durable,
         clients: clientArtifactStore(queries.clients, keyring),
       },
       clock,
@@ -110,13 +134,17 @@ export async function createContext(config: Config, options: ContextOptions = {}
     const audit = auditLog(queries.audit, logger);
     const grants = grantService({ provider, grants: queries.grants, audit, clock, logger });
     auditProviderEvents(provider, audit, { onGrantUsed: (grantId) => grants.touch(grantId) });
+    observeProvider(provider, metrics);
     revokeGrantsOfDeletedClients(provider, grants);
+    const rateLimits = createRateLimits(config.rateLimit, redis, logger);
+    installTokenRateLimit(provider, rateLimits);
     queue = config.database.url ? await pgBossQueue({ connectionString: config.database.url, schema: jobsSchemaOf(config.database.schema), logger }) : memoryQueue(logger, clock);
+    observeQueueDepth(metrics, queue, [REFRESH_QUEUE, WEBHOOK_DELIVERY_QUEUE], logger);
     const scheduler = refreshScheduler({ queue, leases: queries.connectionLeases, marginSeconds: config.integrations.refreshMarginSeconds, clock, logger });
     const sealer = connectionSealer(keyring);
-    const cache = tokenCache(redis, keyring, clock);
+    const cache = tokenCache(redis, keyring, clock, logger);
     const webhooks = webhookDispatcher({ webhooks: queries.webhooks, keyring, queue, clock, logger, audit });
-    const integrations = integrationService({
+    const integrationDeps: IntegrationDeps = {
       settings: { issuer: config.issuer, providers: config.providers, ...config.integrations },
       connections: queries.connections,
       leases: queries.connectionLeases,
@@ -131,12 +159,15 @@ export async function createContext(config: Config, options: ContextOptions = {}
       upstream: upstreamClients(clock),
       audit,
       events: webhooks,
+      refreshOutcome: (provider, outcome) => metrics.integrationRefresh.inc({ provider, outcome }),
       logger,
       clock,
-    });
+    };
+    const integrations = integrationService(integrationDeps);
     const clientAdmin = clientAdminService({ provider, clients: queries.clients, workspaces: queries.workspaces, grants, audit, keyring, linkedAccounts: integrations });
     const userAdmin = userAdminService({ users: queries.users, workspaces: queries.workspaces, grants, audit, linkedAccounts: integrations });
     const resolveToken = createTokenResolver(provider, async (accountId) => (await accounts.find(accountId))?.workspace_id);
+    const acceptGrant = alexaAcceptGrant({ ...integrationDeps, resolveToken });
     const riscReplay = replayGuard(redis, clock);
     const risc = riscReceiver({
       ...googleRiscSettings(config),
@@ -156,6 +187,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     stopSweeper = startSweeper({ queries, logger, clock, intervalSeconds: config.sweepIntervalSeconds, auditRetentionDays: config.auditRetentionDays });
 
     const redisClient = redis;
+    const clientRows = cachedClients;
     return {
       config,
       logger,
@@ -173,11 +205,16 @@ export async function createContext(config: Config, options: ContextOptions = {}
       userAdmin,
       resolveToken,
       integrations,
+      acceptGrant,
       risc,
+      rateLimits,
+      queue,
+      metrics,
       async close() {
         stopSweeper();
         await queue?.stop();
         await Promise.all([audit.flush(), grants.flushTouched()]);
+        await clientRows.close();
         await redisClient?.quit().catch(() => redisClient.disconnect());
         await database.close();
       },
@@ -185,6 +222,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
   } catch (error) {
     stopSweeper();
     await queue?.stop().catch(() => {});
+    await cachedClients?.close();
     redis?.disconnect();
     await database.close();
     throw error;

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { ConfigError, loadConfig } from './config.js';
 import { createContext } from './context.js';
 import { createApp } from './app.js';
+import { trackForGracefulClose } from './http/graceful-close.js';
 import { DEMO } from '../seeds/index.js';
 
 async function main(): Promise<void> {
@@ -10,6 +11,7 @@ async function main(): Promise<void> {
   const { logger } = context;
   const server = http.createServer(createApp(context).callback());
   server.keepAliveTimeout = 65_000;
+  const graceful = trackForGracefulClose(server);
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
 
   const lines = [
@@ -29,14 +31,16 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal });
-    // Stop accepting, let in-flight requests finish, then close the stores.
-    server.close();
-    server.closeIdleConnections();
-    const forced = setTimeout(() => server.closeAllConnections(), 10_000).unref();
-    await new Promise((resolve) => server.once('close', resolve));
-    clearTimeout(forced);
-    await context.close();
-    process.exit(0);
+    // Stop accepting, let in-flight requests finish (10 s at most), then stop the queue and close the stores.
+    try {
+      await graceful.close(10_000);
+      await context.close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error('shutdown failed', { error: (error as Error)?.message });
+      process.exit(1);
+    }
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));

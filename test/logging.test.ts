@@ -1,7 +1,10 @@
 import { PassThrough } from 'node:stream';
 import { createLogger } from '../src/logger.js';
 import { startTestServer, type TestServer } from './support/server.js';
-import { authorize, createUser, introspect, PASSWORD, postForm, registerClient } from './support/flow.js';
+import { authorize, createUser, introspect, PASSWORD, pkcePair, postForm, REDIRECT_URI, registerClient, relyingParty } from './support/flow.js';
+import { registerAdminClient, registerIntrospector } from './support/api.js';
+import { Browser } from './support/browser.js';
+import * as oidc from 'openid-client';
 
 let server: TestServer;
 const lines: string[] = [];
@@ -30,6 +33,64 @@ test('request logs carry a request id and no token, code, secret or password, at
 
   const all = lines.join('\n');
   for (const secret of [tokens.access_token, tokens.refresh_token!, tokens.id_token!, refreshed.body.access_token, refreshed.body.refresh_token, client.client_secret!, PASSWORD, 'bogus-code']) {
+    expect(all).not.toContain(secret);
+  }
+});
+
+test('client_credentials, a wrong secret, a wrong password, an admin-set password, introspection and revocation: no secret logged, each request line under the id the response echoed', async () => {
+  const from = lines.length;
+  const echoed: string[] = [];
+  const call = async (path: string, init: RequestInit & { id?: string } = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.id) headers.set('x-request-id', init.id);
+    if (!headers.has('accept')) headers.set('accept', 'application/json');
+    const response = await fetch(`${server.url}${path}`, { ...init, headers });
+    const id = response.headers.get('x-request-id')!;
+    if (init.id) expect(id).toBe(init.id);
+    echoed.push(id);
+    return { status: response.status, body: (await response.json().catch(() => undefined)) as Record<string, any> };
+  };
+  const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+  const form = (fields: Record<string, string>) => ({ 'content-type': 'application/x-www-form-urlencoded', ...fields });
+
+  const admin = await registerAdminClient(server);
+  const issued = await call('/token', { method: 'POST', id: 'logtest-cc-000001', headers: form({ authorization: basic(admin.client_id, admin.client_secret!) }), body: 'grant_type=client_credentials&scope=admin' });
+  expect(issued.status).toBe(200);
+  const adminToken = issued.body.access_token as string;
+  const wrongSecret = `wrong-${admin.client_secret}`;
+  expect((await call('/token', { method: 'POST', headers: form({ authorization: basic(admin.client_id, wrongSecret) }), body: 'grant_type=client_credentials&scope=admin' })).status).toBe(401);
+  const introspector = await registerIntrospector(server);
+  const introspected = await call('/token/introspection', { method: 'POST', id: 'logtest-introspect-01', headers: form({ authorization: basic(introspector.client_id, introspector.client_secret!) }), body: `token=${adminToken}` });
+  expect(introspected.body.active).toBe(true);
+  const adminSetPassword = 'Admin-set password 9f8e7d6c';
+  const created = await call('/admin/users', { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ email: `logged-${Date.now()}@example.com`, password: adminSetPassword }) });
+  expect(created.status).toBe(201);
+  // A malformed incoming id is replaced by a fresh one.
+  await call('/healthz', { headers: { 'x-request-id': 'not an id!' } });
+  expect(echoed.at(-1)).toMatch(/^[0-9a-f-]{36}$/);
+
+  // A failed login through the real pages.
+  const user = await createUser(server);
+  const client = await registerClient(server);
+  const rp = await relyingParty(server, client);
+  const { challenge } = await pkcePair();
+  const url = oidc.buildAuthorizationUrl(rp, { redirect_uri: REDIRECT_URI, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', state: oidc.randomState() });
+  const browser = new Browser(server.url);
+  const page = await browser.navigate(url.href, REDIRECT_URI);
+  const wrongPassword = 'not the password 5a4b3c2d';
+  const refused = await browser.submit(page, '/login', { email: user.email, password: wrongPassword }, REDIRECT_URI);
+  expect(refused.response?.status).toBe(401);
+
+  expect((await call('/token/revocation', { method: 'POST', id: 'logtest-revoke-0001', headers: form({ authorization: basic(admin.client_id, admin.client_secret!) }), body: `token=${adminToken}` })).status).toBe(200);
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the provider's request lines are written after its response
+
+  const logged = lines.slice(from);
+  const entries = logged.map((line) => JSON.parse(line));
+  const requestIds = new Set(entries.filter((entry) => entry.message === 'request').map((entry) => entry.requestId));
+  for (const id of echoed) expect(requestIds).toContain(id);
+  expect(entries.find((entry) => entry.requestId === 'logtest-cc-000001')).toMatchObject({ message: 'request', method: 'POST', path: '/token', status: 200 });
+  const all = logged.join('\n');
+  for (const secret of [admin.client_secret!, wrongSecret, introspector.client_secret!, adminToken, adminSetPassword, wrongPassword, PASSWORD]) {
     expect(all).not.toContain(secret);
   }
 });

@@ -11,6 +11,8 @@ import { accountApiRoutes } from '../src/account/routes.js';
 import { adminRoutes } from '../src/admin/routes.js';
 import { integrationRoutes } from '../src/integrations/routes.js';
 import { RISC_BODY_LIMIT, RISC_EVENTS, riscRoutes } from '../src/integrations/risc/index.js';
+import { alexaRoutes } from '../src/integrations/alexa/routes.js';
+import { acceptGrantDirective, lwaGrantCode, restoreCallbacks, useAlexaRedirect } from './integrations/alexa.js';
 import { webhookQueries } from '../src/queries/webhooks.js';
 import { connect, integrationService, integrationUser, mailboxSettings, startConsumerWorld, type ConsumerWorld } from './integrations/setup.js';
 import { adminToken, api, type ApiResponse } from './support/api.js';
@@ -135,6 +137,7 @@ function mountedRoutes(): Set<string> {
     adminRoutes({ ...context, resolve: context.resolveToken }),
     accountApiRoutes(context.resolveToken, context.grants),
     riscRoutes({ receiver: context.risc }),
+    alexaRoutes(context.acceptGrant),
     integrationRoutes(context.resolveToken, context.integrations),
   ];
   const routes = new Set<string>();
@@ -194,7 +197,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
   const jwksUri = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/certs`;
-  world = await startConsumerWorld({ config: { config: { googleRisc: { issuer: RISC_ISSUER, jwksUri } } } });
+  world = await startConsumerWorld({ config: { config: { googleRisc: { issuer: RISC_ISSUER, jwksUri } } }, withAmazonLwa: true });
   server = world.server;
   const response = await fetch(`${server.url}/openapi.json`);
   expect(response.status).toBe(200);
@@ -538,6 +541,7 @@ const CALLBACK = '/integrations/{provider}/callback';
 const TOKEN = '/integrations/{provider}/token';
 const DISCONNECT = '/integrations/{provider}/disconnect';
 const MAILBOX = '/integrations/mailboxes/{purpose}';
+const ACCEPT_GRANT = '/integrations/amazon-lwa/accept-grant';
 
 describe('integrations: real responses match the document', () => {
   // A user of a workspace of its own (mailboxes are per workspace), with a token carrying integrations:token.
@@ -553,7 +557,7 @@ describe('integrations: real responses match the document', () => {
     check('get', '/integrations/providers', providers, 200);
     const byName = Object.fromEntries((providers.body.items as Array<{ name: string; configured: boolean }>).map((p) => [p.name, p]));
     expect(byName.google?.configured).toBe(true);
-    expect(byName['amazon-lwa']?.configured).toBe(false);
+    expect(byName.airbnb?.configured).toBe(false);
   });
 
   test('authorize', async () => {
@@ -571,7 +575,7 @@ describe('integrations: real responses match the document', () => {
       expect(refused.body.error).toBe('invalid_request');
     }
     check('post', path, await user.call.post('/integrations/google/authorize', '{"purpose":'), 400);
-    const unconfigured = await user.call.post('/integrations/amazon-lwa/authorize', {});
+    const unconfigured = await user.call.post('/integrations/airbnb/authorize', {});
     check('post', path, unconfigured, 400);
     expect(unconfigured.body.error).toBe('provider_not_configured');
     check('post', path, await user.call.post('/integrations/no-such-provider/authorize', {}), 404);
@@ -595,7 +599,7 @@ describe('integrations: real responses match the document', () => {
     const unknownState = await browserGet(`${server.url}/integrations/google/callback?code=abc&state=never-issued`);
     check('get', CALLBACK, unknownState, 400);
     expect(unknownState.body.error).toBe('invalid_state');
-    const unconfigured = await browserGet(`${server.url}/integrations/amazon-lwa/callback?code=abc&state=whatever`);
+    const unconfigured = await browserGet(`${server.url}/integrations/airbnb/callback?code=abc&state=whatever`);
     check('get', CALLBACK, unconfigured, 400);
     expect(unconfigured.body.error).toBe('provider_not_configured');
 
@@ -654,7 +658,7 @@ describe('integrations: real responses match the document', () => {
     const bad = await user.call.post('/integrations/google/token', { purpose: 'oa', force_refresh: 'yes' });
     check('post', TOKEN, bad, 400);
     expect(bad.body.error).toBe('invalid_request');
-    const unconfigured = await user.call.post('/integrations/amazon-lwa/token', {});
+    const unconfigured = await user.call.post('/integrations/airbnb/token', {});
     check('post', TOKEN, unconfigured, 400);
     expect(unconfigured.body.error).toBe('provider_not_configured');
     // Any token of this server reaches /integrations, but vending needs integrations:token.
@@ -751,6 +755,25 @@ describe('integrations: real responses match the document', () => {
     check('post', DISCONNECT, await postWithoutBody(user.token, '/integrations/google/disconnect'), 404);
   });
 
+  test('alexa accept-grant', async () => {
+    useAlexaRedirect(world);
+    try {
+      const body = acceptGrantDirective(await lwaGrantCode(world), user.token);
+      checkRequest('post', ACCEPT_GRANT, body);
+      checkRequest('post', ACCEPT_GRANT, body.directive);
+      const linked = await api(server).post('/integrations/amazon-lwa/accept-grant?purpose=oa-alexa', body);
+      check('post', ACCEPT_GRANT, linked, 200);
+      expect(linked.body.connection).toMatchObject({ provider: 'amazon-lwa', purpose: 'oa-alexa', status: 'active' });
+      const refused = await api(server).post('/integrations/amazon-lwa/accept-grant', acceptGrantDirective('never-issued', user.token));
+      check('post', ACCEPT_GRANT, refused, 400);
+      expect(refused.body.error).toBe('invalid_grant');
+      check('post', ACCEPT_GRANT, await api(server).post('/integrations/amazon-lwa/accept-grant', acceptGrantDirective('x', 'not-a-token')), 400);
+      check('post', ACCEPT_GRANT, await api(server).post('/integrations/amazon-lwa/accept-grant', '{"directive":'), 400);
+    } finally {
+      restoreCallbacks(world);
+    }
+  });
+
   // Last: it stops the upstream provider for good.
   test('the provider unreachable: 502 upstream_unavailable', async () => {
     await connect(world, user.call, 'google', { purpose: 'oa-down' });
@@ -769,6 +792,9 @@ describe('integrations: real responses match the document', () => {
     const discovery = await user.call.post('/integrations/microsoft/authorize', {});
     check('post', '/integrations/{provider}/authorize', discovery, 502);
     expect(discovery.body.error).toBe('upstream_unavailable');
+    const lwaDown = await api(server).post('/integrations/amazon-lwa/accept-grant', acceptGrantDirective('any-code', user.token));
+    check('post', ACCEPT_GRANT, lwaDown, 502);
+    expect(lwaDown.body.error).toBe('upstream_unavailable');
     // Disconnecting still deletes our tokens, and says the provider could not be told.
     const disconnected = await user.call.post('/integrations/google/disconnect', { purpose: 'oa-down' });
     check('post', DISCONNECT, disconnected, 200);

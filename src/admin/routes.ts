@@ -5,7 +5,9 @@ import type { AuditLog } from '../audit/writer.js';
 import type { ClientAdminService } from '../clients/admin-service.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import type { Database } from '../db/knex.js';
-import { requireBearer, type TokenResolver } from '../http/bearer-auth.js';
+import { requireBearer, type Principal, type TokenResolver } from '../http/bearer-auth.js';
+import { limitRequests } from '../http/rate-limit.js';
+import type { RateLimits } from '../http/rate-limiters.js';
 import type { Queries } from '../queries/index.js';
 import { webhookQueries } from '../queries/webhooks.js';
 import { auditRoutes } from './audit.js';
@@ -27,12 +29,15 @@ export interface AdminDependencies {
   keyring: KeyRing;
   /** For the webhook subscriptions' queries (src/queries/webhooks.ts). */
   database: Pick<Database, 'db'>;
+  /** `adminPerClient`: requests per admin client (all its tokens together); absent: no limit. */
+  rateLimits?: Pick<RateLimits, 'adminPerClient'>;
 }
 
 /** `/admin/*`: a bearer access token of this server with scope `admin` (client_credentials). */
 export function adminRoutes(deps: AdminDependencies): Router {
   const router = new Router({ prefix: '/admin' });
   router.use(requireBearer(deps.resolve, { scope: 'admin', realm: 'admin', kinds: ['client'] }));
+  router.use(limitRequests(deps.rateLimits?.adminPerClient, (ctx) => (ctx.state.principal as Principal).clientId, 'too many admin API requests from this client; retry after Retry-After seconds'));
   router.use((ctx, next) => {
     ctx.set('Cache-Control', 'no-store');
     return next();

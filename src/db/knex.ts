@@ -4,6 +4,7 @@ import knexFactory, { type Knex } from 'knex';
 import { PGlite } from '@electric-sql/pglite';
 import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
+import type { Logger } from 'winston';
 import type { Config } from '../config.js';
 
 // Return BIGINT (COUNT(*)) as numbers; our counts stay far below 2^53.
@@ -19,6 +20,20 @@ class PgLiteClient extends (ClientPgLite as unknown as { new (config: Knex.Confi
   }
 }
 
+/**
+ * knex's own messages (a refused connection while Postgres is down, a connection that died) through our logger,
+ * one line each: knex would print them, stack included, with console.log.
+ */
+const knexLog = (logger: Logger) => {
+  const line = (message: unknown) => String(message).split('\n', 1)[0];
+  return {
+    warn: (message: unknown) => logger.warn('database', { detail: line(message) }),
+    error: (message: unknown) => logger.error('database', { detail: line(message) }),
+    deprecate: (message: unknown) => logger.warn('database', { detail: line(message) }),
+    debug: (message: unknown) => logger.debug('database', { detail: line(message) }),
+  };
+};
+
 export interface Database {
   db: Knex;
   kind: 'postgres' | 'pglite';
@@ -30,7 +45,7 @@ export interface Database {
  * Both speak the same SQL dialect, so one set of migrations and queries serves both.
  * PGlite has exactly one connection: never hold a transaction across an HTTP call.
  */
-export async function openDatabase(config: Config): Promise<Database> {
+export async function openDatabase(config: Config, logger?: Logger): Promise<Database> {
   const { url, schema, poolMax } = config.database;
   if (url) {
     const bootstrap = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
@@ -45,6 +60,7 @@ export async function openDatabase(config: Config): Promise<Database> {
       searchPath: [schema],
       pool: { min: 0, max: poolMax },
       acquireConnectionTimeout: 10_000,
+      ...(logger ? { log: knexLog(logger) } : {}),
     });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }

@@ -2,6 +2,7 @@ import type { Context, Next } from 'koa';
 import type { Logger } from 'winston';
 import { errorPage } from '../views/interaction-pages.js';
 import { PAGE_CSP } from '../views/html.js';
+import { isStoreUnavailable } from '../db/unavailable.js';
 
 /** An error that carries its HTTP status and OAuth-style `error` code. */
 export class HttpError extends Error {
@@ -36,7 +37,8 @@ interface ExposedError {
 export function describeError(thrown: unknown): { status: number; error: string; description: string; headers: Record<string, string> } {
   const err = (thrown ?? {}) as ExposedError;
   if (thrown instanceof HttpError) return { status: thrown.status, error: thrown.code, description: thrown.message, headers: thrown.headers };
-  const status = err.status ?? err.statusCode ?? 500;
+  // A query that met a stopped Postgres or Redis: the same 503 the oidc adapter gives, not a 500.
+  const status = isStoreUnavailable(thrown) ? 503 : (err.status ?? err.statusCode ?? 500);
   if (status >= 500 && status !== 503) return { status: 500, error: 'server_error', description: 'an unexpected error occurred', headers: {} };
   if (status === 503) return { status, error: 'temporarily_unavailable', description: 'a backing service is unavailable, try again later', headers: { 'Retry-After': '5' } };
   // oidc-provider errors carry `error` (the OAuth code) and `error_description`; koa/http-errors carry `message`.

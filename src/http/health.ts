@@ -1,8 +1,11 @@
 import Router from '@koa/router';
 import type { AppContext } from '../context.js';
 
-/** `/healthz`: the process answers. `/readyz`: Postgres (and Redis, when configured) answer too. */
-export function healthRoutes(context: Pick<AppContext, 'database' | 'redis'>): Router {
+/**
+ * `/healthz`: the process answers (liveness). `/readyz`: Postgres, Redis (when configured) and the job queue answer
+ * too (readiness): 503 naming the check that failed, never why in detail (the log has that).
+ */
+export function healthRoutes(context: Pick<AppContext, 'database' | 'redis' | 'queue' | 'logger'>): Router {
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
@@ -13,14 +16,20 @@ export function healthRoutes(context: Pick<AppContext, 'database' | 'redis'>): R
       try {
         await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
         checks[name] = 'ok';
-      } catch {
+      } catch (error) {
+        context.logger.warn('readiness check failed', { check: name, error: (error as Error)?.message });
         checks[name] = 'unavailable';
       }
     };
-    await probe('postgres', () => context.database.db.raw('select 1'));
-    if (context.redis) await probe('redis', () => context.redis!.ping());
+    // In parallel: a hung store costs one timeout, not one per check.
+    await Promise.all([
+      probe('postgres', () => context.database.db.raw('select 1')),
+      context.redis ? probe('redis', () => context.redis!.ping()) : undefined,
+      probe('queue', () => context.queue.check()),
+    ]);
     const ready = Object.values(checks).every((value) => value === 'ok');
     ctx.status = ready ? 200 : 503;
+    ctx.set('Cache-Control', 'no-store');
     ctx.body = { status: ready ? 'ready' : 'unavailable', checks };
   });
   return router;

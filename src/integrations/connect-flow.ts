@@ -1,5 +1,4 @@
 import * as oauth from 'openid-client';
-import { randomUUID } from 'node:crypto';
 import { sha256 } from '../crypto/secrets.js';
 import { HttpError, badRequest } from '../http/errors.js';
 import type { AuditOrigin } from '../audit/origin.js';
@@ -9,6 +8,7 @@ import { classifyUpstreamError, safeErrorCode } from './errors.js';
 import { readIdentity } from './identity.js';
 import { callbackUrl, configuredProvider } from './providers.js';
 import { stateVerifierAad } from './sealing.js';
+import { grantedScopes, linkStore } from './store-link.js';
 
 export interface AuthorizeRequest {
   purpose: string;
@@ -25,7 +25,8 @@ const invalidState = (description: string) => badRequest(description, 'invalid_s
  * provider, `stateTtlSeconds`); the callback is authenticated by the state alone.
  */
 export function connectFlow(deps: IntegrationDeps) {
-  const { settings, oauthStates, connections, keyring, sealer, cache, upstream, audit, events, planNext, clock } = deps;
+  const { settings, oauthStates, keyring, upstream, audit, clock } = deps;
+  const storeLink = linkStore(deps);
 
   /** `return_to` must be on this server's own origin (no open redirect). */
   const checkReturnTo = (value: string | undefined): string | null => {
@@ -123,24 +124,15 @@ export function connectFlow(deps: IntegrationDeps) {
         return fail(502, 'upstream_unavailable', `the linked account's identity could not be read: ${(error as Error).message}`);
       }
 
-      const now = clock();
-      const key = { ...actor, provider: entry.name, purpose: pending.purpose };
-      const row = await connections.upsertConnected({
-        ...key,
-        id: randomUUID(),
-        provider_subject: identity.subject,
-        provider_email: identity.email,
-        scopes: tokens.scope ? tokens.scope.split(/[ ,]+/).filter(Boolean) : pending.scopes,
-        access_token_enc: sealer.seal(key, 'access_token', tokens.access_token),
-        refresh_token_enc: sealer.seal(key, 'refresh_token', tokens.refresh_token),
-        token_type: tokens.token_type ?? 'bearer',
-        expires_at: tokens.expires_in !== undefined ? new Date(now + tokens.expires_in * 1000) : null,
-        now: new Date(now),
+      const row = await storeLink({
+        actor,
+        provider: entry.name,
+        purpose: pending.purpose,
+        identity,
+        scopes: grantedScopes(tokens.scope, pending.scopes),
+        tokens,
+        origin,
       });
-      await cache.purge(row.id); // tokens of an earlier link of the same key are gone
-      await audit.record({ ...auditBase, type: 'IntegrationConnect', details: { ...auditBase.details, connection_id: row.id, subject: identity.subject } });
-      await events.emit('connection.connected', row);
-      await planNext(row);
       return { connection: row, returnTo: pending.return_to };
     },
   };

@@ -40,6 +40,8 @@ export interface IntegrationDeps {
   audit: AuditLog;
   /** Lifecycle events for webhooks (connected, refreshed, needs_reauth, revoked). */
   events: ConnectionEvents;
+  /** Counts each refresh at the provider by outcome (metrics: integration_refresh_total); optional. */
+  refreshOutcome?: (provider: string, outcome: 'success' | 'needs_reauth' | 'failure') => void;
   logger: Logger;
   clock: () => number;
 }

@@ -4,7 +4,7 @@ import type { ConnectionLeaseQueries } from '../queries/connection-leases.js';
 import type { ConnectionRow } from '../queries/connections.js';
 
 export const REFRESH_QUEUE = 'integration-refresh';
-const PLAN_QUEUE = 'integration-refresh-plan';
+export const PLAN_QUEUE = 'integration-refresh-plan';
 /** The planner looks this far ahead each minute, so a connection is queued before its refresh time. */
 const PLAN_HORIZON_MS = 2 * 60_000;
 
@@ -27,7 +27,11 @@ export function refreshScheduler(deps: { queue: JobQueue; leases: ConnectionLeas
     return new Date(Math.max(clock(), expiresAt - deps.marginSeconds * 1000 - jitter));
   };
 
-  const enqueue = (id: string, at: Date) => queue.send(REFRESH_QUEUE, { connectionId: id }, { startAfter: at, singletonKey: id, retryLimit: 5, retryDelaySeconds: 30 });
+  const jobOf = (id: string, at: Date) => ({ data: { connectionId: id }, options: { startAfter: at, singletonKey: id, retryLimit: 5, retryDelaySeconds: 30 } });
+  const enqueue = (id: string, at: Date) => {
+    const job = jobOf(id, at);
+    return queue.send(REFRESH_QUEUE, job.data, job.options);
+  };
 
   /** Plans the next scheduled refresh of a connection that was just linked or refreshed. */
   async function planNext(row: ConnectionRow): Promise<void> {
@@ -44,10 +48,12 @@ export function refreshScheduler(deps: { queue: JobQueue; leases: ConnectionLeas
   /** Queues every connection due within the horizon. Returns how many were looked at. */
   async function planDue(): Promise<number> {
       const due = await leases.due(new Date(clock() + PLAN_HORIZON_MS), 5000);
-      for (const row of due) {
-        const at = row.next_refresh_at ? new Date(row.next_refresh_at) : refreshTime(row)!;
-        await enqueue(row.id, at);
-      }
+      // In one go: queued one by one, 5000 jobs took long enough (7–18 s under load) that links came due before
+      // their job existed (bench:integrations, 3 instances × 10,000 links: p99 lag 18 s).
+      await queue.sendMany(
+        REFRESH_QUEUE,
+        due.map((row) => jobOf(row.id, row.next_refresh_at ? new Date(row.next_refresh_at) : refreshTime(row)!)),
+      );
       return due.length;
   }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Logger } from 'winston';
 import type { RedisClient } from '../db/redis.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import { connectionAad, type ConnectionIdentity } from './sealing.js';
@@ -22,13 +23,23 @@ export const resourceKeyOf = (scopes: string[] | undefined): string =>
  * tag: a connection's keys share a slot, so purging them is one multi-key command.
  * Without Redis there is no cache: the connection row's own (encrypted) access token serves.
  */
-export function tokenCache(redis: RedisClient | undefined, keyring: KeyRing, now: () => number) {
+export function tokenCache(redis: RedisClient | undefined, keyring: KeyRing, now: () => number, logger?: Logger) {
   const keyFor = (connectionId: string, resource: string) => `integ:{${connectionId}}:token:${resource}`;
   const indexKey = (connectionId: string) => `integ:{${connectionId}}:tokens`;
+  // Redis away: reads miss and writes are skipped (the connection row serves), with one warning per minute.
+  // A purge is never skipped: it fails its caller, or a disconnected link's token could come back with Redis.
+  let warnedAt = -Infinity;
+  const skipped = (operation: string) => (error: unknown) => {
+    if (now() - warnedAt >= 60_000) {
+      warnedAt = now();
+      logger?.warn('token cache unavailable, serving from the connection rows', { operation, error: (error as Error)?.message });
+    }
+    return undefined;
+  };
   return {
     async get(connectionId: string, row: ConnectionIdentity, resource: string): Promise<CachedToken | undefined> {
       if (!redis) return undefined;
-      const sealed = await redis.get(keyFor(connectionId, resource));
+      const sealed = await redis.get(keyFor(connectionId, resource)).catch(skipped('get'));
       if (!sealed) return undefined;
       try {
         const token = JSON.parse(keyring.decrypt(sealed, connectionAad(row, `cache:${resource}`))) as CachedToken;
@@ -46,7 +57,8 @@ export function tokenCache(redis: RedisClient | undefined, keyring: KeyRing, now
         // the index lives as long as its longest entry (NX sets a first expiry, GT only extends it; Redis >= 7)
         .call('EXPIRE', indexKey(connectionId), ttl, 'NX')
         .call('EXPIRE', indexKey(connectionId), ttl, 'GT')
-        .exec();
+        .exec()
+        .catch(skipped('set'));
     },
     /** Drops every cached token of a connection (disconnect, reconnect, a refresh that failed for good). */
     async purge(connectionId: string): Promise<void> {

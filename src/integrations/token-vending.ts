@@ -47,6 +47,7 @@ const LEASE_POLL_MS = 100;
 
 export function tokenVending(deps: IntegrationDeps) {
   const { settings, connections, leases, sealer, cache, upstream, audit, events, planNext, clock, logger } = deps;
+  const outcome = (provider: string, result: 'success' | 'needs_reauth' | 'failure') => deps.refreshOutcome?.(provider, result);
   const inFlight = new Map<string, Promise<CachedToken>>();
 
   const toVended = (token: CachedToken): VendedToken => ({
@@ -92,6 +93,7 @@ export function tokenVending(deps: IntegrationDeps) {
         expectedRefreshTokenEnc: row.refresh_token_enc,
       });
       await cache.purge(row.id);
+      outcome(row.provider, 'needs_reauth');
       throw new HttpError(409, 'needs_reauth', `the ${row.provider} access token cannot be renewed (${message}): connect again`);
     }
     const config = await upstream.get(entry);
@@ -117,6 +119,7 @@ export function tokenVending(deps: IntegrationDeps) {
         expectedRefreshTokenEnc: row.refresh_token_enc,
       });
       await audit.record({ ...auditBase, type: 'IntegrationRefreshFailure', outcome: 'failure', details: { ...auditBase.details, error: failure.code } });
+      outcome(row.provider, broken ? 'needs_reauth' : 'failure');
       if (broken) {
         await cache.purge(row.id);
         const marked = await connections.findById(row.id);
@@ -146,6 +149,7 @@ export function tokenVending(deps: IntegrationDeps) {
       now: new Date(now),
     });
     await audit.record({ ...auditBase, type: 'IntegrationRefresh', details: { ...auditBase.details, rotated: rotated !== refreshToken, stored: !!stored } });
+    outcome(row.provider, 'success');
     if (!stored) {
       // The row changed under us: disconnected, reconnected (possibly another account) or refreshed elsewhere.
       // The token is not cached, and a link that is no longer active hands out nothing.

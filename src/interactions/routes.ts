@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { koaBody } from 'koa-body';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
-import type { InteractionResults } from 'oidc-provider';
+import { errors, type InteractionResults } from 'oidc-provider';
 import { z } from 'zod';
 import type { AccountService } from '../accounts/service.js';
 import type { AuditLog } from '../audit/writer.js';
@@ -10,8 +10,11 @@ import { loginPage, consentPage } from '../views/interaction-pages.js';
 import { PAGE_CSP } from '../views/html.js';
 import { badRequest } from '../http/errors.js';
 import type { interactionCsrf } from './csrf.js';
+import { rateLimitHeaders } from '../http/rate-limit.js';
+import { loginThrottle, type LoginBlock, type LoginThrottle } from './login-throttle.js';
 
-const loginForm = z.object({ email: z.string().trim().min(1).max(320), password: z.string().min(1).max(1024), csrf: z.string() });
+// No control characters in a login name (Postgres refuses NUL in text: a 500 otherwise).
+const loginForm = z.object({ email: z.string().trim().min(1).max(320).regex(/^[^\p{Cc}]*$/u), password: z.string().min(1).max(1024), csrf: z.string() });
 const csrfForm = z.object({ csrf: z.string() });
 
 export interface InteractionDependencies {
@@ -19,6 +22,8 @@ export interface InteractionDependencies {
   accounts: AccountService;
   audit: AuditLog;
   csrf: ReturnType<typeof interactionCsrf>;
+  /** Failed-login lockout (absent: none). */
+  throttle?: LoginThrottle;
 }
 
 /** Scopes only client_credentials may carry (CONTRACT.md, Scopes). */
@@ -28,9 +33,19 @@ const NON_INTERACTIVE_SCOPES = ['admin'];
  * Login and consent pages for oidc-provider's interactions.
  * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#user-flows
  */
-export function interactionRoutes({ provider, accounts, audit, csrf }: InteractionDependencies): Router {
+export function interactionRoutes({ provider, accounts, audit, csrf, throttle = loginThrottle({}) }: InteractionDependencies): Router {
   const router = new Router({ prefix: '/interaction' });
   const form = koaBody({ urlencoded: true, json: false, multipart: false, formLimit: '16kb' });
+
+  // An interaction that is gone (expired, finished in another tab, lost with a Redis flush): say what to do next.
+  router.use(async (_ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      if (error instanceof errors.SessionNotFound) throw badRequest('This sign-in request has expired or is no longer known. Go back to the application and start again.');
+      throw error;
+    }
+  });
 
   const render = (ctx: Context, page: string, status = 200) => {
     ctx.status = status;
@@ -90,23 +105,31 @@ export function interactionRoutes({ provider, accounts, audit, csrf }: Interacti
     if (details.prompt.name !== 'login') throw badRequest('this interaction is not waiting for a login');
     const input = parse(loginForm, ctx.request.body);
     csrf.verify(ctx, details.uid, input.csrf);
-    const user = await accounts.authenticate(input.email, input.password);
     const clientId = String(details.params.client_id);
     const origin = { ip: ctx.ip, requestId: ctx.state.requestId, clientId };
-    if (!user) {
-      await audit.record({ ...origin, type: 'LoginFailure', outcome: 'failure', actor: 'anonymous', details: { login: input.email, reason: 'invalid_credentials' } });
-      return render(
+    const again = async (error: string, status: number) =>
+      render(
         ctx,
-        loginPage({
-          action: `/interaction/${details.uid}/login`,
-          csrf: csrf.tokenFor(details.uid),
-          clientName: await clientName(details.params.client_id),
-          email: input.email,
-          error: 'Wrong email or password.',
-        }),
-        401,
+        loginPage({ action: `/interaction/${details.uid}/login`, csrf: csrf.tokenFor(details.uid), clientName: await clientName(clientId), email: input.email, error }),
+        status,
       );
+    // A locked login is answered before the password is looked at: even the right one waits (429, RFC 6585 §4).
+    const lock = await throttle.check(input.email, ctx.ip);
+    if (lock) {
+      await audit.record({ ...origin, type: 'LoginFailure', outcome: 'failure', actor: 'anonymous', details: { login: input.email, reason: 'locked', scope: lock.scope } });
+      ctx.set(rateLimitHeaders(lock));
+      return again(lockedMessage(lock), 429);
     }
+    const user = await accounts.authenticate(input.email, input.password);
+    if (!user) {
+      const reached = await throttle.failed(input.email, ctx.ip);
+      const lockout = reached ? { locked: reached.scope } : {};
+      await audit.record({ ...origin, type: 'LoginFailure', outcome: 'failure', actor: 'anonymous', details: { login: input.email, reason: 'invalid_credentials', ...lockout } });
+      if (!reached) return again('Wrong email or password.', 401);
+      ctx.set(rateLimitHeaders(reached));
+      return again(lockedMessage(reached), 429);
+    }
+    await throttle.succeeded(input.email, ctx.ip);
     await audit.record({ ...origin, type: 'LoginSuccess', actor: `user:${user.id}`, accountId: user.id, workspaceId: user.workspace_id });
     return finish(ctx, { login: { accountId: user.id } }, false);
   });
@@ -136,4 +159,11 @@ export function interactionRoutes({ provider, accounts, audit, csrf }: Interacti
   });
 
   return router;
+}
+
+/** The same words whether or not the account exists. */
+function lockedMessage(lock: LoginBlock): string {
+  const seconds = lock.retryAfterSeconds;
+  const wait = seconds < 90 ? `${seconds} seconds` : seconds < 90 * 60 ? `${Math.ceil(seconds / 60)} minutes` : `${Math.ceil(seconds / 3600)} hours`;
+  return `Too many failed sign-in attempts. Try again in ${wait}.`;
 }

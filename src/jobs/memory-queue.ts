@@ -77,15 +77,20 @@ export function memoryQueue(logger: Logger, now: () => number = Date.now): JobQu
     job.timer.unref();
   };
 
+  const send: JobQueue['send'] = async (name, data, options = {}) => {
+    if (stopped) return;
+    const key = options.singletonKey;
+    if (key && singletons.has(`${name}:${key}`)) return;
+    arm(name, { data, attempt: 0, options });
+  };
+
   return {
     async work(name, handler, options) {
       handlers.set(name, { handler: handler as JobHandler<object>, concurrency: options?.concurrency ?? 4, running: 0, ready: [] });
     },
-    async send(name, data, options = {}) {
-      if (stopped) return;
-      const key = options.singletonKey;
-      if (key && singletons.has(`${name}:${key}`)) return;
-      arm(name, { data, attempt: 0, options });
+    send,
+    async sendMany(name, jobs) {
+      for (const job of jobs) await send(name, job.data, job.options);
     },
     async everyMinute(name, handler) {
       const timer = setInterval(() => {
@@ -96,6 +101,9 @@ export function memoryQueue(logger: Logger, now: () => number = Date.now): JobQu
     },
     async depth(name) {
       return waiting.get(name)?.size ?? 0;
+    },
+    async check() {
+      if (stopped) throw new Error('job queue stopped');
     },
     async stop() {
       stopped = true;

@@ -20,9 +20,13 @@ export interface JobQueue {
   /** Declares a queue and runs its jobs on this instance with `handler`. */
   work<T extends object>(name: string, handler: JobHandler<T>, options?: { concurrency?: number }): Promise<void>;
   send<T extends object>(name: string, data: T, options?: SendOptions): Promise<void>;
+  /** Several jobs of one queue, each as `send` takes it, in as few round trips as the queue allows (pg-boss: one per 1000). */
+  sendMany<T extends object>(name: string, jobs: Array<{ data: T; options?: SendOptions }>): Promise<void>;
   /** Runs `handler` once a minute on one instance (pg-boss cron; a timer in process). */
   everyMinute(name: string, handler: () => Promise<void>): Promise<void>;
   /** Jobs waiting or running in a queue (metrics, tests). */
   depth(name: string): Promise<number>;
+  /** Resolves when the queue can take and run jobs (readiness); throws once stopped or when its store does not answer. */
+  check(): Promise<void>;
   stop(): Promise<void>;
 }

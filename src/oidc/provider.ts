@@ -17,6 +17,7 @@ import { workspaceClaim } from './token-claims.js';
 import { installGoogleLinking } from './google-linking.js';
 import { installTokenExchange } from './token-exchange.js';
 import { outboundFetch } from './outbound-fetch.js';
+import { outageAware } from './store-outage.js';
 import type { JWK } from 'jose';
 import type { Adapter } from 'oidc-provider';
 
@@ -40,9 +41,13 @@ function cookieKeys(keyring: KeyRing): string[] {
 
 export function createProvider(deps: ProviderDependencies): Provider {
   const { config, logger } = deps;
+  // What the hooks below query themselves (not through the adapter) answers 503 while Postgres is away.
+  const accounts = outageAware(deps.accounts);
+  const users = outageAware(deps.queries.users);
+  const resourceServers = outageAware(deps.queries.resourceServers);
   const configuration: Configuration = {
     adapter: deps.adapter,
-    findAccount: createFindAccount(deps.accounts),
+    findAccount: createFindAccount(accounts),
     claims: CLAIMS,
     scopes: SCOPES,
     jwks: deps.jwks as Configuration['jwks'],
@@ -76,12 +81,12 @@ export function createProvider(deps: ProviderDependencies): Provider {
       rpInitiatedLogout: { enabled: true, ...logoutPages },
       // OpenID Connect Back-Channel Logout 1.0: at logout, a signed logout token to each client of the session that registered a backchannel_logout_uri.
       backchannelLogout: { enabled: true },
-      resourceIndicators: resourceIndicators(deps.queries.resourceServers, config.ttl.accessToken),
+      resourceIndicators: resourceIndicators(resourceServers, config.ttl.accessToken),
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     loadExistingGrant,
     ttl: ttlPolicy(config.ttl),
-    extraTokenClaims: workspaceClaim(deps.accounts),
+    extraTokenClaims: workspaceClaim(accounts),
     issueRefreshToken,
     expiresWithSession,
     rotateRefreshToken,
@@ -93,8 +98,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
   provider.proxy = config.trustProxy;
   installClientSecretHashing(provider);
   installRegistrationSecretGuard(provider);
-  installGoogleLinking(provider, { config: config.googleLinking, users: deps.queries.users, logger, issueRefreshToken: configuration.issueRefreshToken! });
-  installTokenExchange(provider, { resourceServers: deps.queries.resourceServers, findAccount: configuration.findAccount!, accessTokenTtl: config.ttl.accessToken });
+  installGoogleLinking(provider, { config: config.googleLinking, users, logger, issueRefreshToken: configuration.issueRefreshToken! });
+  installTokenExchange(provider, { resourceServers, findAccount: configuration.findAccount!, accessTokenTtl: config.ttl.accessToken });
 
   // A logout token that did not reach an app: the app keeps its own session until it learns otherwise.
   (provider as unknown as NodeJS.EventEmitter).on('backchannel.error', (_ctx: unknown, error: Error, client: { clientId?: string }) =>

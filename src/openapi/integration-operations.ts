@@ -1,5 +1,6 @@
 import { RISC_BODY_LIMIT } from '../integrations/risc/index.js';
 import { listQuery, purposeQuery } from '../integrations/routes.js';
+import { acceptGrantQuery } from '../integrations/alexa/routes.js';
 import { invalidRequest, type OperationSpec } from './requests.js';
 
 const unknownProvider = 'No provider of that name (unknown names are 404, known but unconfigured ones 400 `provider_not_configured`).';
@@ -113,6 +114,39 @@ export const integrationOperations: OperationSpec[] = [
         retryAfter: true,
         description: 'The signing keys (the JWKS) could not be fetched: ours, not the SET’s fault; the transmitter tries again.',
       },
+    },
+  },
+  {
+    method: 'post',
+    path: '/integrations/amazon-lwa/accept-grant',
+    operationId: 'alexaAcceptGrant',
+    tag: 'Integrations',
+    summary: 'Alexa AcceptGrant: store Login with Amazon tokens for the linked user (called by the skill backend)',
+    description:
+      'The skill backend forwards the `Alexa.Authorization.AcceptGrant` directive it received. No bearer header: the ' +
+      'directive’s grantee token (an access token this server issued at account linking) names the user. The grant code ' +
+      'is exchanged at the `amazon-lwa` provider’s token URL with its client credentials (no redirect_uri, as LWA takes ' +
+      'these codes), and the tokens become that user’s `amazon-lwa` connection (query `purpose`, default `default`; a ' +
+      'relink replaces it), refreshed ahead of expiry like every link, with the `connection.connected` webhook. Success ' +
+      'and errors carry the Alexa `event` (`AcceptGrant.Response`, or `ErrorResponse` `ACCEPT_GRANT_FAILED`) for the ' +
+      'skill to return to Alexa. https://developer.amazon.com/en-US/docs/alexa/device-apis/alexa-authorization.html',
+    audience: 'integrations',
+    noBearer: true,
+    query: acceptGrantQuery,
+    body: 'AcceptGrantRequest',
+    noStore: 'cache-control',
+    success: { status: 200, description: 'Linked: the event for Alexa, and the connection (never a token).', schema: 'AcceptGrantResult' },
+    badRequest: {
+      codes: ['invalid_request', 'invalid_grant', 'provider_not_configured'],
+      open: true,
+      schema: 'AcceptGrantError',
+      description:
+        '`invalid_request`: not an AcceptGrant directive, a bad purpose, or a grantee token that is not an active user ' +
+        'access token of this server; `provider_not_configured`: `amazon-lwa` has no client credentials here; otherwise ' +
+        'LWA’s own error for the code (`invalid_grant`, …).',
+    },
+    moreErrors: {
+      502: { codes: ['upstream_unavailable', 'invalid_response'], schema: 'AcceptGrantError', description: upstreamUnavailable },
     },
   },
   {

@@ -7,6 +7,7 @@ import { createWebhookBody } from '../admin/webhooks.js';
 import { createWorkspaceBody, updateWorkspaceBody } from '../admin/workspaces.js';
 import { mailboxBody, purposeParam } from '../integrations/mailboxes.js';
 import { authorizeBody, purposeBody, tokenBody } from '../integrations/routes.js';
+import { acceptGrantBody } from '../integrations/alexa/directive.js';
 import type { ResponseSchemaName } from './schemas.js';
 
 /** Shapes of the documented operations, and the handlers' request schemas by component name. */
@@ -29,6 +30,7 @@ export const requestSchemas = {
   TokenRequest: tokenBody,
   DisconnectRequest: purposeBody,
   MailboxRequest: mailboxBody,
+  AcceptGrantRequest: acceptGrantBody,
 } satisfies Record<string, z.ZodType>;
 export type RequestSchemaName = keyof typeof requestSchemas;
 
@@ -61,6 +63,10 @@ export const requestNotes: Partial<Record<RequestSchemaName, string>> = {
     'Outlook); it does not replace the stored token. `force_refresh`: refresh even if the current token is still fresh. ' +
     'The whole body may be omitted.',
   DisconnectRequest: 'The whole body may be omitted (purpose `default`).',
+  AcceptGrantRequest:
+    'The `Alexa.Authorization.AcceptGrant` directive as Alexa sends it to the skill: the whole request (`{ directive }`) ' +
+    'or the directive alone. `payload.grant.code`: the LWA authorization code; `payload.grantee.token`: the access token ' +
+    'this server issued to the skill at account linking (it names the user).',
   MailboxRequest:
     'The whole setting, replaced. `password` is write-only (stored encrypted, never returned); omit it to keep the stored ' +
     'one, unless the username, a host, a port or a security changes (then it is needed again, or dropped for `oauth2`); ' +
@@ -148,7 +154,7 @@ export interface OperationSpec {
   conflict?: ErrorSpec;
   badGateway?: string;
   /** Errors of a route outside the usual set (the RISC receiver: 413 too large, 415 wrong media type, 503 keys unavailable). */
-  moreErrors?: Partial<Record<413 | 415 | 503, ErrorSpec>>;
+  moreErrors?: Partial<Record<413 | 415 | 502 | 503, ErrorSpec>>;
 }
 
 export const invalidRequest = (description: string, ...more: string[]): ErrorSpec => ({ codes: ['invalid_request', ...more], description });

@@ -196,6 +196,24 @@ export const connectionView = z.strictObject({
   }),
 });
 
+/** Alexa's event envelope (src/integrations/alexa/directive.ts), returned for the skill to pass to Alexa as is. */
+const alexaEvent = (name: z.ZodType, payload: z.ZodType) =>
+  z.strictObject({
+    header: z.strictObject({ namespace: z.literal('Alexa.Authorization'), name, messageId: z.string(), payloadVersion: z.literal('3') }),
+    payload,
+  });
+
+/** POST /integrations/amazon-lwa/accept-grant: the AcceptGrant.Response event and the link it made. */
+export const acceptGrantResult = z.strictObject({
+  event: alexaEvent(z.literal('AcceptGrant.Response'), z.strictObject({})),
+  connection: connectionView,
+});
+
+/** Its errors: the usual body plus the ErrorResponse event (`ACCEPT_GRANT_FAILED`). */
+export const acceptGrantError = errorBody
+  .extend({ event: alexaEvent(z.literal('ErrorResponse'), z.strictObject({ type: z.literal('ACCEPT_GRANT_FAILED'), message: z.string() })) })
+  .describe('`{ error, error_description }` plus the Alexa ErrorResponse event to return to Alexa.');
+
 /** POST /integrations/:provider/disconnect (src/integrations/disconnect.ts): the revoked connection and what happened. */
 export const disconnectResult = connectionView
   .extend({
@@ -246,6 +264,7 @@ export const mailboxView = z.strictObject({
     last_check_at: timestamp.nullable(),
     last_success_at: timestamp.nullable(),
     last_error: z.string().nullable(),
+    error_count: z.number().int().min(0).describe('failed checks since the last successful one'),
   }),
   updated_at: timestamp,
 });
@@ -315,6 +334,8 @@ export const responseSchemas = {
   Mailbox: mailboxView,
   MailboxCheck: mailboxCheckView,
   RiscError: riscErrorBody,
+  AcceptGrantResult: acceptGrantResult,
+  AcceptGrantError: acceptGrantError,
 } satisfies Record<string, z.ZodType>;
 
 export type ResponseSchemaName = keyof typeof responseSchemas;

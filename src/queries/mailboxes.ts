@@ -21,11 +21,13 @@ export interface MailboxRow {
   last_check_at: Date | null;
   last_success_at: Date | null;
   last_error: string | null;
+  /** Failed checks since the last successful one. */
+  error_count: number;
   created_at: Date;
   updated_at: Date;
 }
 
-export type MailboxWrite = Omit<MailboxRow, 'last_check_at' | 'last_success_at' | 'last_error' | 'created_at' | 'updated_at'>;
+export type MailboxWrite = Omit<MailboxRow, 'last_check_at' | 'last_success_at' | 'last_error' | 'error_count' | 'created_at' | 'updated_at'>;
 
 export function mailboxQueries(db: Knex) {
   return {
@@ -72,6 +74,6 @@ export function mailboxQueries(db: Knex) {
 }
 
 /** A mailbox row with the check's failure counter (migration 20261121150000). */
-export type MailboxCheckedRow = MailboxRow & { error_count: number };
+export type MailboxCheckedRow = MailboxRow;
 
 export type MailboxQueries = ReturnType<typeof mailboxQueries>;

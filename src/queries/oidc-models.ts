@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { preparedStatements } from './prepared.js';
 
 export interface StoredArtifact {
   payload: Record<string, unknown>;
@@ -14,36 +15,47 @@ export interface ArtifactIndexes {
   clientId?: string;
 }
 
+type ArtifactRow = { payload: Record<string, unknown>; consumed_at: Date | null; expires_at: Date | null };
+
 /** SQL for oidc-provider's artifacts. `id` is already the storage key (hashed for bearer values). */
 export function oidcModelQueries(db: Knex) {
   const table = () => db('oidc_models');
   const live = (now: Date) => (q: Knex.QueryBuilder) => q.whereNull('expires_at').orWhere('expires_at', '>', now);
-  const toArtifact = (row: { payload: Record<string, unknown>; consumed_at: Date | null; expires_at: Date | null }) => ({
+  const toArtifact = (row: ArtifactRow) => ({
     payload: row.payload,
     consumedAt: row.consumed_at,
     expiresAt: row.expires_at,
   });
 
+  // The statements every token request runs, prepared (src/queries/prepared.ts).
+  const statement = preparedStatements(db);
+  const upsertRow = statement(
+    'oidc_models_upsert',
+    `INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, account_id, client_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, uid = EXCLUDED.uid, user_code = EXCLUDED.user_code,
+       account_id = EXCLUDED.account_id, client_id = EXCLUDED.client_id, expires_at = EXCLUDED.expires_at`,
+  );
+  const findRow = statement<ArtifactRow>(
+    'oidc_models_find',
+    'SELECT payload, consumed_at, expires_at FROM oidc_models WHERE model = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?) LIMIT 1',
+  );
+  // `consumed_at >= NULL` is never true: without a grace moment only an unconsumed row is updated.
+  const consumeRow = statement(
+    'oidc_models_consume',
+    `UPDATE oidc_models SET consumed_at = COALESCE(consumed_at, ?)
+     WHERE model = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?) AND (consumed_at IS NULL OR consumed_at >= ?)`,
+  );
+  const destroyRow = statement('oidc_models_destroy', 'DELETE FROM oidc_models WHERE model = ? AND id = ?');
+  const destroyGrantRows = statement('oidc_models_revoke_grant', 'DELETE FROM oidc_models WHERE grant_id = ? AND model = ?');
+
   return {
     async upsert(model: string, id: string, payload: object, expiresAt: Date | null, indexes: ArtifactIndexes): Promise<void> {
-      await table()
-        .insert({
-          model,
-          id,
-          payload: JSON.stringify(payload),
-          grant_id: indexes.grantId ?? null,
-          uid: indexes.uid ?? null,
-          user_code: indexes.userCode ?? null,
-          account_id: indexes.accountId ?? null,
-          client_id: indexes.clientId ?? null,
-          expires_at: expiresAt,
-        })
-        .onConflict(['model', 'id'])
-        .merge(['payload', 'grant_id', 'uid', 'user_code', 'account_id', 'client_id', 'expires_at']);
+      const { grantId, uid, userCode, accountId, clientId } = indexes;
+      await upsertRow([model, id, JSON.stringify(payload), grantId ?? null, uid ?? null, userCode ?? null, accountId ?? null, clientId ?? null, expiresAt]);
     },
 
     async find(model: string, id: string, now: Date): Promise<StoredArtifact | undefined> {
-      const row = await table().where({ model, id }).andWhere(live(now)).first('payload', 'consumed_at', 'expires_at');
+      const [row] = (await findRow([model, id, now])).rows;
       return row ? toArtifact(row) : undefined;
     },
 
@@ -58,23 +70,15 @@ export function oidcModelQueries(db: Knex) {
      * moment count as success too (the refresh-token grace window). Returns whether this call may proceed.
      */
     async consume(model: string, id: string, now: Date, alreadyConsumedSince?: Date): Promise<boolean> {
-      const updated = await table()
-        .where({ model, id })
-        .andWhere(live(now))
-        .andWhere((q) => {
-          q.whereNull('consumed_at');
-          if (alreadyConsumedSince) q.orWhere('consumed_at', '>=', alreadyConsumedSince);
-        })
-        .update({ consumed_at: db.raw('COALESCE(consumed_at, ?)', [now]) });
-      return updated === 1;
+      return (await consumeRow([now, model, id, now, alreadyConsumedSince ?? null])).count === 1;
     },
 
     async destroy(model: string, id: string): Promise<void> {
-      await table().where({ model, id }).delete();
+      await destroyRow([model, id]);
     },
 
     async revokeByGrantId(model: string, grantId: string): Promise<number> {
-      return table().where({ grant_id: grantId, model }).delete();
+      return (await destroyGrantRows([grantId, model])).count;
     },
 
     async deleteExpired(now: Date, batchSize = 5000): Promise<number> {

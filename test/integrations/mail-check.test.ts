@@ -164,6 +164,8 @@ describeWith('dovecot', 'mailbox checks against a real Dovecot', () => {
       expect((dovecot.log().match(/Login: user=/g) ?? []).length).toBe(logins);
       row = await storedRow(workspace, 'booking');
       expect(row.error_count).toBe(2);
+      // The API shows the same health.
+      expect((await call.get('/integrations/mailboxes/booking')).body.health).toMatchObject({ error_count: 2, last_error: row.last_error });
     });
   });
 

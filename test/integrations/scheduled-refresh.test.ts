@@ -1,47 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { connectionSealer } from '../../src/integrations/sealing.js';
 import type { ConnectionRow } from '../../src/queries/connections.js';
-import { startCountingUpstream, type CountingUpstream } from '../support/counting-upstream.js';
+import { startCountingUpstream, writeProvidersFile, type CountingUpstream } from '../../bench/integrations/counting-upstream.js';
+import { seedLinks } from '../../bench/integrations/seed.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { describeWith } from '../support/services.js';
 
-/** A PROVIDERS_FILE naming the counting upstream `counter` (explicit endpoints, no discovery, no identity). */
-function providersFile(upstream: CountingUpstream): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'providers-'));
-  const file = path.join(dir, 'providers.yaml');
-  writeFileSync(
-    file,
-    `counter:\n  authorization_url: ${upstream.url}/auth\n  token_url: ${upstream.url}/token\n  client_id: ${upstream.clientId}\n  client_secret: ${upstream.clientSecret}\n  pkce: false\n`,
-  );
-  return file;
-}
-
 /** Links written the way a finished authorization writes them, expiring between `minS` and `maxS` seconds from now. */
 async function seedConnections(server: TestServer, upstream: CountingUpstream, count: number, minS: number, maxS: number): Promise<string[]> {
-  const sealer = connectionSealer(server.context.keyring);
-  const ids: string[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const key = { workspace_id: 'default', actor_type: 'api_key' as const, actor_id: `svc-${i}`, provider: 'counter', purpose: 'default' };
-    const id = randomUUID();
-    const tokens = upstream.mint(id);
-    await server.context.queries.connections.upsertConnected({
-      ...key,
-      id,
-      provider_subject: null,
-      provider_email: null,
-      scopes: [],
-      access_token_enc: sealer.seal(key, 'access_token', tokens.accessToken),
-      refresh_token_enc: sealer.seal(key, 'refresh_token', tokens.refreshToken),
-      token_type: 'Bearer',
-      expires_at: new Date(Date.now() + (minS + Math.random() * (maxS - minS)) * 1000),
-      now: new Date(),
-    });
-    ids.push(id);
-  }
-  return ids;
+  const expiries = Array.from({ length: count }, () => new Date(Date.now() + (minS + Math.random() * (maxS - minS)) * 1000));
+  const rows = await seedLinks({ connections: server.context.queries.connections, sealer: connectionSealer(server.context.keyring), upstream }, expiries);
+  return rows.map((row) => row.id);
 }
 
 async function rows(server: TestServer): Promise<ConnectionRow[]> {
@@ -81,7 +49,7 @@ describe('scheduled refresh on one instance (in-process queue on PGlite, pg-boss
   let server: TestServer;
   beforeAll(async () => {
     upstream = await startCountingUpstream();
-    server = await startTestServer({ config: { providersFile: providersFile(upstream), integrations: { scheduledRefresh: true } } });
+    server = await startTestServer({ config: { providersFile: writeProvidersFile(upstream), integrations: { scheduledRefresh: true } } });
   }, 90_000);
   afterAll(async () => {
     await server?.destroy();
@@ -102,7 +70,7 @@ describeWith('postgres', 'scheduled refresh on three instances over one Postgres
   const instances: TestServer[] = [];
   beforeAll(async () => {
     upstream = await startCountingUpstream();
-    const file = providersFile(upstream);
+    const file = writeProvidersFile(upstream);
     // The first instance creates the schema; the others join it (same schema, same Redis prefix).
     const first = await startTestServer({ config: { providersFile: file, integrations: { scheduledRefresh: true } } });
     instances.push(first);

@@ -22,7 +22,9 @@ export interface ConsumerWorld {
  * A consumer server whose "google", "gmail", "microsoft", "microsoft-calendar" and "notion" are one local
  * oidc-provider (the upstream), configured through a real PROVIDERS_FILE.
  */
-export async function startConsumerWorld(options: { upstream?: UpstreamOptions; config?: Parameters<typeof startTestServer>[0] } = {}): Promise<ConsumerWorld> {
+export async function startConsumerWorld(
+  options: { upstream?: UpstreamOptions; config?: Parameters<typeof startTestServer>[0]; withAmazonLwa?: boolean } = {},
+): Promise<ConsumerWorld> {
   const upstream = await startUpstream(options.upstream);
   const { issuer, clientId, clientSecret } = upstream;
   const credentials = `    client_id: ${clientId}\n    client_secret: ${clientSecret}\n`;
@@ -34,6 +36,11 @@ export async function startConsumerWorld(options: { upstream?: UpstreamOptions; 
     // entry). Notion takes no scope; the local upstream (oidc-provider) answers access_denied to a request
     // without one, so the test entry asks for `openid`.
     `notion:\n    authorization_url: ${issuer}/auth\n    token_url: ${issuer}/token\n    revocation_url: ${issuer}/token/revocation\n    scopes: [openid]\n${credentials}`,
+    // Login with Amazon (for Alexa's AcceptGrant), only when asked: elsewhere it is the unconfigured example.
+    // Explicit endpoints and credentials in the body, as LWA takes them; the upstream's userinfo is /me.
+    ...(options.withAmazonLwa
+      ? [`amazon-lwa:\n    authorization_url: ${issuer}/auth\n    token_url: ${issuer}/token\n    userinfo_url: ${issuer}/me\n    identity: { source: userinfo, subject: [sub], email: [email] }\n${credentials}`]
+      : []),
   ].join('\n');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'providers-'));
   const providersFile = path.join(dir, 'providers.yaml');

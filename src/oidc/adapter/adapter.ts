@@ -2,6 +2,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { sha256 } from '../../crypto/secrets.js';
 import type { Logger } from 'winston';
 import type { ArtifactStore, Clock } from './artifact-store.js';
+import { temporarilyUnavailable } from '../store-outage.js';
 
 /** Models whose id is an identifier, not a bearer secret: stored under their own id. */
 const PLAIN_ID_MODELS = new Set(['Grant', 'Client']);
@@ -9,9 +10,9 @@ const PLAIN_ID_MODELS = new Set(['Grant', 'Client']);
 export interface AdapterStores {
   /** Grants, refresh tokens, sessions: must survive a Redis flush. */
   durable: ArtifactStore;
-  /** Codes, interactions, PAR, replay detection, client-credentials tokens. */
+  /** Codes, interactions, PAR, replay detection. */
   ephemeral: ArtifactStore;
-  /** Access tokens: Redis with a Postgres copy when Redis is configured. */
+  /** Access tokens (user and client_credentials): Redis with a Postgres copy when Redis is configured. */
   accessTokens: ArtifactStore;
   /** Clients come from the clients table. */
   clients: Pick<ArtifactStore, 'find' | 'upsert' | 'destroy'>;
@@ -20,10 +21,15 @@ export interface AdapterStores {
 /** Models oidc-provider also looks up by uid or user code: their value is kept, encrypted, in the payload. */
 const FIND_BY_MODELS = new Set(['Session', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 
-const EPHEMERAL = new Set(['AuthorizationCode', 'Interaction', 'ReplayDetection', 'PushedAuthorizationRequest', 'ClientCredentials']);
+const EPHEMERAL = new Set(['AuthorizationCode', 'Interaction', 'ReplayDetection', 'PushedAuthorizationRequest']);
+/**
+ * Bearer tokens already handed out keep working through a Redis flush or outage. Both kinds: introspection and
+ * our bearer auth look a token up as both at once, so one kind only in Redis would fail them all while it is down.
+ */
+const ACCESS_TOKENS = new Set(['AccessToken', 'ClientCredentials']);
 
 function storeFor(model: string, stores: AdapterStores): ArtifactStore {
-  if (model === 'AccessToken') return stores.accessTokens;
+  if (ACCESS_TOKENS.has(model)) return stores.accessTokens;
   if (EPHEMERAL.has(model)) return stores.ephemeral;
   return stores.durable;
 }
@@ -35,9 +41,7 @@ function storeFor(model: string, stores: AdapterStores): ArtifactStore {
 function unavailable(cause: unknown, logger: Logger): never {
   if (cause instanceof errors.OIDCProviderError) throw cause;
   logger.error('oidc store unavailable', { error: (cause as Error)?.message });
-  const error = new errors.TemporarilyUnavailable('the authorization server storage is unavailable, try again later');
-  Object.assign(error, { status: 503, statusCode: 503, expose: true });
-  throw error;
+  throw temporarilyUnavailable();
 }
 
 export interface AdapterOptions {

@@ -1,4 +1,4 @@
-import type { Redis, Cluster } from 'ioredis';
+import type { ChainableCommander, Redis, Cluster } from 'ioredis';
 import type { ArtifactStore, Clock } from './artifact-store.js';
 
 // One Redis hash per artifact: field `p` = payload JSON, field `c` = consumed-at (ms).
@@ -14,6 +14,14 @@ if ARGV[2] ~= '' and tonumber(consumed) >= tonumber(ARGV[2]) then return 1 end
 return 0
 `;
 
+/** EXEC answers each command's error in its result list instead of rejecting: surface the first one. */
+async function execOrThrow(transaction: ChainableCommander): Promise<void> {
+  const results = await transaction.exec();
+  if (!results) throw new Error('redis transaction aborted');
+  const failed = results.find(([error]) => error);
+  if (failed) throw failed[0];
+}
+
 const artifactKey = (model: string, key: string) => `oidc:${model}:${key}`;
 const grantKey = (grantId: string) => `oidc:grant:${grantId}`;
 
@@ -26,18 +34,19 @@ export function redisArtifactStore(redis: Redis | Cluster, clock: Clock): Artifa
   return {
     async upsert(model, key, payload, expiresIn, indexes) {
       const k = artifactKey(model, key);
-      const artifact = redis.multi().hset(k, 'p', JSON.stringify(payload));
-      if (expiresIn) artifact.expire(k, expiresIn);
-      const writes: Array<Promise<unknown>> = [artifact.exec()];
       if (indexes.grantId) {
+        // The grant index first: if Redis fails in between, an index entry without its artifact is harmless,
+        // while an artifact missing from the index would escape revokeByGrantId.
         // One MULTI on the index key: add the member, and let the set live as long as its longest member
         // (NX sets a first expiry, GT only ever extends it; Redis >= 7).
         const g = grantKey(indexes.grantId);
         const index = redis.multi().sadd(g, k);
         if (expiresIn) index.call('EXPIRE', g, expiresIn, 'NX').call('EXPIRE', g, expiresIn, 'GT');
-        writes.push(index.exec());
+        await execOrThrow(index);
       }
-      await Promise.all(writes);
+      const artifact = redis.multi().hset(k, 'p', JSON.stringify(payload));
+      if (expiresIn) artifact.expire(k, expiresIn);
+      await execOrThrow(artifact);
     },
     async find(model, key) {
       const [payload, consumed] = await redis.hmget(artifactKey(model, key), 'p', 'c');

@@ -1,0 +1,125 @@
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
+import { startServerChild, type ServerChild } from './side-by-side/children.js';
+import type { Memory } from './side-by-side/protocol.js';
+import { SCENARIOS, type Scenario, type Settings } from './side-by-side/scenarios.js';
+import { notes, table, type Row } from './side-by-side/table.js';
+
+/**
+ * This server over real Postgres and Redis side by side with a bare oidc-provider (in-memory adapter), in
+ * the same run (issue 7, "Benchmarks"). Three kinds of process: our server, the bare server, and a load
+ * generator per phase (autocannon, or the flow driver for the authorization-code scenario).
+ * Usage: `npm run bench -- [--duration 10] [--warmup 3] [--connections 32] [--scenarios a,b] [--profile DIR]
+ * [--bare-login scrypt|none]` with DATABASE_URL and REDIS_URL set.
+ */
+const USAGE = `usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections N] [--scenarios ${Object.keys(SCENARIOS).join(',')}] [--profile DIR] [--bare-login scrypt|none] [--ours-only]`;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '32' },
+      scenarios: { type: 'string', default: Object.keys(SCENARIOS).join(',') },
+      profile: { type: 'string' },
+      'bare-login': { type: 'string', default: 'scrypt' },
+      'ours-only': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const number = (name: string, value: string, min: number) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}\n${USAGE}`);
+    return n;
+  };
+  const scenarios = values.scenarios.split(',').map((name) => {
+    const scenario = SCENARIOS[name.trim()];
+    if (!scenario) throw new Error(`unknown scenario ${name}\n${USAGE}`);
+    return scenario;
+  });
+  if (!['scrypt', 'none'].includes(values['bare-login'])) throw new Error(`--bare-login must be scrypt or none\n${USAGE}`);
+  return {
+    durationSeconds: number('duration', values.duration, 1),
+    warmupSeconds: number('warmup', values.warmup, 0),
+    connections: Math.floor(number('connections', values.connections, 1)),
+    scenarios,
+    profileDir: values.profile ? path.resolve(values.profile) : undefined,
+    bareLogin: values['bare-login'],
+    oursOnly: values['ours-only'],
+  };
+}
+
+type Options = ReturnType<typeof options>;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function measure(scenario: Scenario, server: ServerChild, opts: Options) {
+  const phase = await scenario.prepare(server);
+  const settings = (durationSeconds: number): Settings => ({ connections: opts.connections, durationSeconds });
+  if (opts.warmupSeconds > 0) await phase(settings(opts.warmupSeconds));
+  if (opts.profileDir) await server.call({ op: 'profile-start' });
+  const cpuBefore = await server.call<number>({ op: 'cpu' });
+  const result = await phase(settings(opts.durationSeconds));
+  result.cpuMsPerRequest = ((await server.call<number>({ op: 'cpu' })) - cpuBefore) / 1000 / Math.max(1, result.requests + result.non2xx);
+  if (opts.profileDir) {
+    const file = path.join(opts.profileDir, `${scenario.name.replace(/\W+/g, '-')}.${server.kind}.cpuprofile`);
+    await server.call({ op: 'profile-stop', file });
+    log(`  profile: ${file}`);
+  }
+  log(`  ${server.kind}: ${result.rps.toFixed(1)}/s p50 ${result.p50} ms p99 ${result.p99} ms cpu ${result.cpuMsPerRequest.toFixed(2)} ms/req non-2xx ${result.non2xx} errors ${result.errors}`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const config = loadConfig();
+  if (!config.database.url || !config.redis.url) {
+    throw new Error('npm run bench measures this server over real Postgres and Redis: set DATABASE_URL and REDIS_URL, e.g.\n  DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379 npm run bench');
+  }
+  if (opts.profileDir) mkdirSync(opts.profileDir, { recursive: true });
+  const servers: ServerChild[] = [];
+  try {
+    const ours = await startServerChild('ours', { bareLogin: opts.bareLogin });
+    servers.push(ours);
+    const bare = await startServerChild('bare', { bareLogin: opts.bareLogin });
+    servers.push(bare);
+    log(`ours: ${ours.name} (pid ${ours.pid}); bare: ${bare.name} (pid ${bare.pid})`);
+    const rows: Row[] = [];
+    for (const scenario of opts.scenarios) {
+      log(`${scenario.name}: ${opts.warmupSeconds} s warm-up + ${opts.durationSeconds} s at ${opts.connections} connections`);
+      const row: Row = { scenario, ours: await measure(scenario, ours, opts) };
+      if (scenario.bare && !opts.oursOnly) row.bare = await measure(scenario, bare, opts);
+      rows.push(row);
+    }
+    const [oursMemory, bareMemory] = await Promise.all([ours.call<Memory>({ op: 'memory' }), bare.call<Memory>({ op: 'memory' })]);
+    const [oursCollected, bareCollected] = await Promise.all([ours.call<Memory>({ op: 'memory', collect: true }), bare.call<Memory>({ op: 'memory', collect: true })]);
+    const rssMet = oursMemory.rssMb < 200;
+    const out = [
+      `${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs, Node ${process.versions.node}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      `${opts.connections} connections (virtual users for the flow), ${opts.durationSeconds} s per phase after ${opts.warmupSeconds} s warm-up; bare login: ${opts.bareLogin}`,
+      `ours: ${ours.name}; bare: ${bare.name}`,
+      '',
+      table(rows),
+      '',
+      ...notes(rows),
+      `RSS of our server process after the run: ${oursMemory.rssMb} MB (heap used ${oursMemory.heapUsedMb} MB; peak RSS ${oursMemory.peakRssMb ?? '?'} MB; after a full GC ${oursCollected.rssMb} MB, heap ${oursCollected.heapUsedMb} MB); target < 200 MB: ${rssMet ? 'yes' : 'NO'}`,
+      `RSS of the bare server process after the run: ${bareMemory.rssMb} MB (heap used ${bareMemory.heapUsedMb} MB; peak RSS ${bareMemory.peakRssMb ?? '?'} MB; after a full GC ${bareCollected.rssMb} MB, heap ${bareCollected.heapUsedMb} MB)`,
+    ];
+    process.stdout.write(`${out.join('\n')}\n`);
+    // Failed requests make the numbers meaningless; a missed target is reported above, not an error.
+    if (rows.some((row) => row.ours.non2xx || row.ours.errors || row.bare?.non2xx || row.bare?.errors)) process.exitCode = 1;
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).message ?? error}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,172 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from './dovecot.js';
+import { services } from './services.js';
+
+/**
+ * A private Postgres (from `initdb`, in a temp folder) and a private `redis-server`, each on a free loopback port,
+ * for tests that stop and restart them. Never the machine's shared services.
+ *
+ * Each server runs under a tiny sh wrapper that `exec`s it (so the child's pid is the server's) after starting a
+ * watcher on our end of a pipe: when this process goes away in any way (a killed jest worker included) the pipe
+ * closes and the watcher stops the server, so nothing is left running. The folders are removed by `destroy()` and,
+ * as a last resort, at process exit.
+ */
+
+export interface PrivateService {
+  url: string;
+  port: number;
+  /** Starts the server again on the same port and files (after `stop`). */
+  start(): Promise<void>;
+  /** A clean stop (Postgres: fast shutdown, closing every connection; Redis: SIGTERM, saving nothing). */
+  stop(): Promise<void>;
+  /** The server's log so far (for failure messages). */
+  log(): string;
+  /** Stops the server (Postgres: immediate shutdown) and removes its files. */
+  destroy(): Promise<void>;
+}
+
+const cleanups = new Set<() => void>();
+process.once('exit', () => {
+  for (const cleanup of cleanups) cleanup();
+});
+
+// `exec` keeps the pid: the watcher's `$$` is the server itself. Stdin (kept as fd 3, since a background job's
+// stdin is /dev/null) is the pipe from this process.
+const WRAPPER = ['exec 3<&0', '(read _ <&3; kill -TERM $$ 2>/dev/null) &', 'exec "$@" </dev/null 3<&-'].join('\n');
+
+interface Running {
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+function spawnWrapped(command: string, args: string[], output: { text: string }, user?: { uid: number; gid: number }): Running {
+  const child = spawn('/bin/sh', ['-c', WRAPPER, 'wrapper', command, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...user });
+  const append = (chunk: Buffer) => {
+    output.text = (output.text + chunk.toString('utf8')).slice(-20_000);
+  };
+  child.stdout!.on('data', append);
+  child.stderr!.on('data', append);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { child, exited };
+}
+
+async function stopRunning(running: Running | undefined, signal: NodeJS.Signals, timeoutMs = 15_000): Promise<void> {
+  if (!running || running.child.exitCode !== null || running.child.signalCode !== null) return;
+  running.child.kill(signal);
+  const timer = setTimeout(() => running.child.kill('SIGKILL'), timeoutMs);
+  await running.exited;
+  clearTimeout(timer);
+  running.child.stdin?.destroy(); // lets the watcher go
+}
+
+/** Resolves once `probe` succeeds; fails early when the server exits. */
+async function waitUntil(what: string, probe: () => Promise<boolean>, running: Running, log: () => string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (running.child.exitCode !== null) throw new Error(`${what} exited with code ${running.child.exitCode}:\n${log()}`);
+    if (await probe()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what} did not come up in ${timeoutMs} ms:\n${log()}`);
+}
+
+/** A TCP connection to the port succeeds (the server accepts). */
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.setTimeout(1000, () => (socket.destroy(), resolve(false)));
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+
+/**
+ * A private Postgres cluster: `initdb` into a temp folder, `postgres` on a free loopback port (TCP only, no
+ * Unix socket in the shared /var/run), trust authentication, user `postgres`, database `postgres`.
+ * Postgres refuses to run as root: as root the folder belongs to, and the server runs as, the `postgres` user.
+ * Durability knobs are off (fsync): the tests crash the app, not the machine.
+ */
+export async function startPrivatePostgres(): Promise<PrivateService> {
+  const bin = services.postgresBinDir;
+  if (!bin) throw new Error('no /usr/lib/postgresql/*/bin/initdb (apt-get install postgresql)');
+  const root = mkdtempSync(path.join(os.tmpdir(), 'oauth-hub-pg-'));
+  const data = path.join(root, 'data');
+  const sockets = path.join(root, 'sockets');
+  mkdirSync(sockets);
+  const asRoot = process.getuid?.() === 0;
+  const user = asRoot ? { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) } : undefined;
+  if (user) {
+    chownSync(root, user.uid, user.gid);
+    chownSync(sockets, user.uid, user.gid);
+  }
+  const cleanup = () => rmSync(root, { recursive: true, force: true });
+  cleanups.add(cleanup);
+
+  execFileSync(`${bin}/initdb`, ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'], { stdio: 'pipe', ...user });
+  const port = await freePort();
+  const output = { text: '' };
+  let running: Running | undefined;
+  const args = ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${sockets}`, '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=100'];
+
+  const start = async () => {
+    running = spawnWrapped(`${bin}/postgres`, args, output, user);
+    const current = running;
+    await waitUntil('private postgres', async () => (await accepts(port)) && isReady(bin, port), current, () => output.text);
+  };
+  await start();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    start,
+    stop: () => stopRunning(running, 'SIGINT'), // fast shutdown
+    log: () => output.text,
+    async destroy() {
+      await stopRunning(running, 'SIGQUIT');
+      cleanup();
+      cleanups.delete(cleanup);
+    },
+  };
+}
+
+/** `pg_isready`: accepting connections (not just the port: also past startup and crash recovery). */
+async function isReady(bin: string, port: number): Promise<boolean> {
+  const pgIsReady = path.join(bin, 'pg_isready');
+  if (!existsSync(pgIsReady)) return true;
+  return new Promise((resolve) => {
+    const check = spawn(pgIsReady, ['-q', '-h', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    check.once('exit', (code) => resolve(code === 0));
+    check.once('error', () => resolve(false));
+  });
+}
+
+/** A private `redis-server` on a free loopback port, in memory only (no RDB, no AOF: a restart starts empty). */
+export async function startPrivateRedis(): Promise<PrivateService> {
+  const bin = services.redisServerPath;
+  if (!bin) throw new Error('no redis-server (apt-get install redis-server)');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'oauth-hub-redis-'));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  cleanups.add(cleanup);
+  const port = await freePort();
+  const output = { text: '' };
+  let running: Running | undefined;
+  const start = async () => {
+    running = spawnWrapped(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], output);
+    await waitUntil('private redis', () => accepts(port), running, () => output.text);
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    start,
+    stop: () => stopRunning(running, 'SIGTERM'),
+    log: () => output.text,
+    async destroy() {
+      await stopRunning(running, 'SIGKILL');
+      cleanup();
+      cleanups.delete(cleanup);
+    },
+  };
+}
