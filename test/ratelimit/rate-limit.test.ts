@@ -191,6 +191,10 @@ describe('bad input never makes a 500', () => {
       () => post(server, '/token', { ...form, client_id: 'x'.repeat(20_000), client_secret: 'y' }, ip),
       () => post(server, '/token', { ...form, client_id: '' }, ip),
       () => post(server, '/token/revocation', { token: 'x', client_id: '\u{1F600}\u00e9' }, ip),
+      // U+0000 cannot be stored in Postgres text: "no such client", not a refused query read as an outage (503).
+      () => post(server, '/token/revocation', { token: 'x', client_id: 'a\u0000b' }, ip),
+      () => post(server, '/token', { ...form, client_id: '\u0000', client_secret: 'y' }, ip),
+      () => post(server, '/token/introspection', { token: 'a\u0000b' }, ip, { authorization: `Basic ${Buffer.from('\u0000:x').toString('base64')}` }),
       () => fetch(`${server.url}/token`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, body: '{"client_id":' }).then(async (r) => ({ status: r.status, body: await r.json() })),
       () => fetch(`${server.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip }, body: '%%%&&&=client_id=%E0%A4%A' }).then(async (r) => ({ status: r.status, body: await r.json() })),
     ];

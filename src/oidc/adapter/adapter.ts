@@ -44,6 +44,12 @@ function unavailable(cause: unknown, logger: Logger): never {
   throw temporarilyUnavailable();
 }
 
+/**
+ * Postgres text cannot hold U+0000, so no stored id contains it: such a lookup (`client_id=%00`) is "not found",
+ * not a query the database refuses (which would read as an outage, 503).
+ */
+const storable = (value: string): boolean => !value.includes('\0');
+
 export interface AdapterOptions {
   stores: AdapterStores;
   clock: Clock;
@@ -97,6 +103,7 @@ export function createAdapterClass(options: AdapterOptions): new (name: string) 
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
+      if (!storable(id)) return undefined;
       try {
         const found = await this.#store.find(this.#model, this.#key(id));
         return found ? this.#toPayload(id, found.payload, found.consumedAt) : undefined;
@@ -114,6 +121,7 @@ export function createAdapterClass(options: AdapterOptions): new (name: string) 
     }
 
     async #findBy(column: 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+      if (!storable(value)) return undefined;
       try {
         const found = await this.#artifacts.findBy(this.#model, column, value);
         if (!found) return undefined;
