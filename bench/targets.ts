@@ -93,7 +93,15 @@ export async function startOurs(logger: Logger, options: OursOptions = {}): Prom
     dataDir: base.database.url ? base.dataDir : `${base.dataDir}/bench-${id}`,
     ...options.config,
   });
-  const context = await createContext(config, { logger });
+  const removeData = async () => {
+    if (config.database.url) await dropSchemas(config.database.url, [config.database.schema, jobsSchemaOf(config.database.schema)]);
+    if (config.redis.url && !config.redis.url.includes(',') && config.redis.keyPrefix.startsWith('bench:')) await deleteKeys(config.redis.url, config.redis.keyPrefix);
+  };
+  const context = await createContext(config, { logger }).catch(async (error: unknown) => {
+    server.close();
+    await removeData();
+    throw error;
+  });
   let handler: http.RequestListener | undefined = createApp(context).callback();
   const client = (
     options.client
@@ -115,8 +123,7 @@ export async function startOurs(logger: Logger, options: OursOptions = {}): Prom
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await context.close();
-      if (config.database.url) await dropSchemas(config.database.url, [config.database.schema, jobsSchemaOf(config.database.schema)]);
-      if (config.redis.url && !config.redis.url.includes(',') && config.redis.keyPrefix.startsWith('bench:')) await deleteKeys(config.redis.url, config.redis.keyPrefix);
+      await removeData();
     },
   };
 }

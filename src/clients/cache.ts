@@ -4,10 +4,11 @@ import type { ClientQueries, ClientRow } from '../queries/clients.js';
 
 /**
  * Client rows are read on every token, introspection and revocation request (and for every bearer token our
- * APIs resolve): they are kept in process for a few seconds. Every write through these queries drops the
- * entry here at once and, with Redis, on every other instance (pub/sub); the TTL bounds staleness when a
- * message is missed (no Redis, or a subscriber reconnecting, which also clears everything).
- * Only rows that exist are kept: an unknown client_id is asked again (and cannot fill memory).
+ * APIs resolve, all through oidc-provider's Client.find): for that path they are kept in process for a few
+ * seconds. Every write through these queries drops the entry here at once and, with Redis, on every other
+ * instance (pub/sub); the TTL bounds staleness when a message is missed (no Redis, or a subscriber reconnecting,
+ * which also clears everything). Only rows that exist are kept: an unknown client_id is asked again (and cannot
+ * fill memory). Other readers (the admin API's read-modify-write) keep reading the table.
  */
 export const CLIENT_CACHE_TTL_MS = 5_000;
 const MAX_ENTRIES = 10_000;
@@ -20,8 +21,10 @@ export interface ClientCacheOptions {
 }
 
 export interface ClientCache {
-  /** The same queries; `find` reads through the cache, every write invalidates (here and, once connected, everywhere). */
+  /** The same queries; every write invalidates (here and, once connected, everywhere). */
   queries: ClientQueries;
+  /** `find` through the cache: for the provider's client lookups. */
+  find(clientId: string): Promise<ClientRow | undefined>;
   /** Subscribes to other instances' invalidations and publishes this one's (REDIS_KEY_PREFIX scopes the channel). */
   connect(redis: RedisClient, keyPrefix: string): Promise<void>;
   close(): Promise<void>;
@@ -80,7 +83,6 @@ export function clientCache({ clients, clock, logger, ttlMs = CLIENT_CACHE_TTL_M
 
   const queries: ClientQueries = {
     ...clients,
-    find,
     upsert: writing(clients.upsert, (client) => client.client_id),
     insertUnlessTaken: writing(clients.insertUnlessTaken, (client) => client.client_id),
     update: writing(clients.update, (client) => client.client_id),
@@ -90,6 +92,7 @@ export function clientCache({ clients, clock, logger, ttlMs = CLIENT_CACHE_TTL_M
 
   return {
     queries,
+    find,
     async connect(redis, keyPrefix) {
       // Channels are not keys: ioredis adds no keyPrefix to them, so the channel carries it.
       const channel = `${keyPrefix}clients:invalidate`;

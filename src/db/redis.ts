@@ -11,6 +11,8 @@ export type RedisClient = Redis | Cluster;
  */
 const COMMAND_TIMEOUT_MS = 2000;
 const nodeOptions: RedisOptions = { maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS };
+/** Commands issued in the same tick share one socket write (https://github.com/redis/ioredis#autopipelining). */
+const AUTO_PIPELINING = { enableAutoPipelining: true };
 
 /**
  * One `redis://` URL → a single node; a comma list → Redis Cluster (CONTRACT.md, REDIS_URL). In a cluster every
@@ -24,7 +26,7 @@ export async function openRedis(config: Config, logger?: Logger): Promise<RedisC
   if (!url) return undefined;
   const urls = url.split(',').map((u) => new URL(u.trim()));
   const client: RedisClient =
-    urls.length > 1 ? openCluster(urls, keyPrefix) : new Redis(urls[0]!.href, { ...nodeOptions, keyPrefix, lazyConnect: true, enableOfflineQueue: false });
+    urls.length > 1 ? openCluster(urls, keyPrefix) : new Redis(urls[0]!.href, { ...nodeOptions, ...AUTO_PIPELINING, keyPrefix, lazyConnect: true, enableOfflineQueue: false });
   try {
     await client.connect();
     await client.ping();
@@ -41,6 +43,7 @@ function openCluster(urls: URL[], keyPrefix: string): Cluster {
   return new Cluster(
     urls.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })),
     {
+      ...AUTO_PIPELINING,
       keyPrefix,
       lazyConnect: true,
       enableOfflineQueue: false,

@@ -35,7 +35,9 @@ export function installTokenRateLimit(provider: Provider, { tokenPerClient: perC
       ctx.body = { error: 'invalid_request', error_description: 'failed to parse the request body' };
       return;
     }
-    const block = (await failures?.peek(ctx.ip)) ?? (claimed ? await perClient?.peek(clientKey(claimed)) : undefined);
+    // Both looks at once (one round trip with ioredis auto-pipelining).
+    const [ipBlock, clientBlock] = await Promise.all([failures?.peek(ctx.ip), claimed ? perClient?.peek(clientKey(claimed)) : undefined]);
+    const block = ipBlock ?? clientBlock;
     if (block) {
       ctx.status = 429;
       ctx.set({ ...rateLimitHeaders(block), 'Cache-Control': 'no-store' });

@@ -12,8 +12,8 @@ interface PgConnection {
 
 /**
  * Hot statements (run on every token request) as named prepared statements on Postgres: parsed and planned once
- * per connection instead of per call, and no query builder in between. Measured on the bench machine: about
- * 40 % less CPU per statement, in Node and in the Postgres backend together (docs/performance.md).
+ * per connection instead of per call, and no query builder in between: about a third less CPU per statement, Node
+ * and Postgres backend together, on the bench machine (docs/performance.md).
  * PGlite (one in-process connection) runs the same SQL through knex.raw.
  * `sql` uses `?` placeholders (as knex.raw); each name must always carry the same SQL.
  * https://node-postgres.com/features/queries#prepared-statements

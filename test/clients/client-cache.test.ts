@@ -67,7 +67,9 @@ describeWith(['postgres', 'redis'], 'client cache across instances', () => {
     b = await startTestServer({ config: { database: { schema: a.context.config.database.schema }, redis: { keyPrefix: a.context.config.redis.keyPrefix } } });
   }, 60_000);
   afterAll(async () => {
-    await b?.stop();
+    // Both stop before the shared schema and keys go (either destroy() removes them; the second finds nothing).
+    await a?.stop();
+    await b?.destroy();
     await a?.destroy();
   });
 
