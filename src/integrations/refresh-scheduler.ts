@@ -5,8 +5,17 @@ import type { ConnectionRow } from '../queries/connections.js';
 
 export const REFRESH_QUEUE = 'integration-refresh';
 export const PLAN_QUEUE = 'integration-refresh-plan';
-/** The planner looks this far ahead each minute, so a connection is queued before its refresh time. */
+/**
+ * The planner looks this far ahead each minute, so a connection is queued before its refresh time even when a
+ * tick comes late (pg-boss cron ticks run up to ~15 s late; see ../jobs/pg-boss-queue.ts).
+ */
 const PLAN_HORIZON_MS = 2 * 60_000;
+/**
+ * At most this many connections per planner run. It must exceed what comes due within the horizon, or the
+ * horizon shrinks to the cap and links wait for the next tick: 5000 did at 10,000 links over 150 s (~70 due/s,
+ * up to 24 s late in bench:integrations). 50,000 covers 400 refreshes/s, more than an instance does.
+ */
+const PLAN_LIMIT = 50_000;
 
 /**
  * Refresh ahead of expiry: each active connection gets one queued job at `expires_at − margin − jitter`
@@ -47,9 +56,8 @@ export function refreshScheduler(deps: { queue: JobQueue; leases: ConnectionLeas
 
   /** Queues every connection due within the horizon. Returns how many were looked at. */
   async function planDue(): Promise<number> {
-      const due = await leases.due(new Date(clock() + PLAN_HORIZON_MS), 5000);
-      // In one go: queued one by one, 5000 jobs took long enough (7–18 s under load) that links came due before
-      // their job existed (bench:integrations, 3 instances × 10,000 links: p99 lag 18 s).
+      const due = await leases.due(new Date(clock() + PLAN_HORIZON_MS), PLAN_LIMIT);
+      // In batches (already queued ones are skipped by their singleton key): one by one, 5000 sends took 7 s.
       await queue.sendMany(
         REFRESH_QUEUE,
         due.map((row) => jobOf(row.id, row.next_refresh_at ? new Date(row.next_refresh_at) : refreshTime(row)!)),

@@ -3,6 +3,8 @@ import type { Logger } from 'winston';
 import type { JobQueue, SendOptions } from './queue.js';
 
 const INSERT_CHUNK = 1000;
+/** Postgres `deadlock_detected` (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
+const DEADLOCK = '40P01';
 
 /** Our send options in pg-boss terms: retries back off exponentially from `retryDelaySeconds`. */
 const jobOptions = (options: SendOptions = {}) => ({
@@ -21,15 +23,37 @@ export const jobsSchemaOf = (schema: string): string => (schema === 'public' ? '
  * instance may fetch them (SKIP LOCKED), retries back off exponentially. https://timgit.github.io/pg-boss/
  */
 export async function pgBossQueue(options: { connectionString: string; schema: string; logger: Logger }): Promise<JobQueue> {
-  const boss = new PgBoss({ connectionString: options.connectionString, schema: options.schema, max: 4, supervise: true, schedule: true, migrate: true });
+  const boss = new PgBoss({
+    connectionString: options.connectionString,
+    schema: options.schema,
+    max: 4,
+    supervise: true,
+    schedule: true,
+    migrate: true,
+    // A cron tick is noticed by a monitor (default every 30 s) that queues it for a worker (default polling 5 s):
+    // minute jobs ran up to ~40 s late (bench:integrations). Checked more often, they run within ~15 s.
+    cronMonitorIntervalSeconds: 10,
+    cronWorkerIntervalSeconds: 2,
+  });
   boss.on('error', (error) => options.logger.warn('job queue error', { error: error.message }));
   await boss.start();
   const created = new Set<string>();
   let stopped = false;
   const ensure = async (name: string) => {
     if (created.has(name)) return;
-    // `stately`: at most one queued and one active job per singleton key (one refresh job per connection).
-    await boss.createQueue(name, { name, policy: 'stately' });
+    // Creating a queue is DDL (a partition of pg-boss's job table with a foreign key to its queue table): two
+    // creations at once deadlock, and Postgres aborts one (40P01; instances starting together in bench:integrations).
+    // The aborted one waits a random moment and looks again; a queue that exists is not created again.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        // `stately`: at most one queued and one active job per singleton key (one refresh job per connection).
+        if (!(await boss.getQueue(name))) await boss.createQueue(name, { name, policy: 'stately' });
+        break;
+      } catch (error) {
+        if ((error as { code?: string }).code !== DEADLOCK || attempt >= 10) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200 * attempt));
+      }
+    }
     created.add(name);
   };
 
