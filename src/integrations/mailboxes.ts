@@ -49,7 +49,7 @@ export const toMailboxView = (row: MailboxRow) => ({
   has_password: row.password_enc !== null,
   connection_id: row.connection_id,
   use_idle: row.use_idle,
-  health: { last_check_at: iso(row.last_check_at), last_success_at: iso(row.last_success_at), last_error: row.last_error, error_count: row.error_count ?? 0 },
+  health: { last_check_at: iso(row.last_check_at), last_success_at: iso(row.last_success_at), last_error: row.last_error, error_count: row.error_count },
   updated_at: iso(row.updated_at),
 });
 

@@ -63,17 +63,14 @@ export function mailboxQueries(db: Knex) {
      * `error_count`; a failure sets `last_error` and adds one to `error_count`. One UPDATE, so concurrent checks
      * count each failure. Returns the row, or undefined when the mailbox is gone meanwhile.
      */
-    async recordCheck(workspaceId: string, purpose: string, outcome: { ok: boolean; error?: string; at: Date }): Promise<MailboxCheckedRow | undefined> {
+    async recordCheck(workspaceId: string, purpose: string, outcome: { ok: boolean; error?: string; at: Date }): Promise<MailboxRow | undefined> {
       const health = outcome.ok
         ? { last_check_at: outcome.at, last_success_at: outcome.at, last_error: null, error_count: 0 }
         : { last_check_at: outcome.at, last_error: (outcome.error ?? 'check failed').slice(0, 1000), error_count: db.raw('error_count + 1') };
       const [row] = await db('integration_mailboxes').where({ workspace_id: workspaceId, purpose }).update(health).returning('*');
-      return row as MailboxCheckedRow | undefined;
+      return row as MailboxRow | undefined;
     },
   };
 }
-
-/** A mailbox row with the check's failure counter (migration 20261121150000). */
-export type MailboxCheckedRow = MailboxRow;
 
 export type MailboxQueries = ReturnType<typeof mailboxQueries>;

@@ -1,7 +1,7 @@
 import { api } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { integrationService, integrationUser, startConsumerWorld, type ConsumerWorld } from './setup.js';
-import { acceptGrantDirective, lwaGrantCode as codeFromLwa, useAlexaRedirect } from './alexa.js';
+import { acceptGrantDirective as directive, lwaGrantCode as codeFromLwa, useAlexaRedirect } from './alexa.js';
 
 let world: ConsumerWorld;
 beforeAll(async () => {
@@ -11,7 +11,6 @@ beforeAll(async () => {
 afterAll(async () => world?.close());
 
 const lwaGrantCode = () => codeFromLwa(world);
-const directive = acceptGrantDirective;
 
 const acceptGrant = (body: unknown, query = '') => api(world.server).post(`/integrations/amazon-lwa/accept-grant${query}`, body);
 

@@ -5,7 +5,7 @@ import { HttpError } from '../../src/http/errors.js';
 import { mailboxChecker, type MailboxCheckerDeps, type MailboxCheckResult } from '../../src/integrations/mail-check/service.js';
 import type { IntegrationActor } from '../../src/integrations/actor.js';
 import type { ConnectionRow } from '../../src/queries/connections.js';
-import type { MailboxCheckedRow } from '../../src/queries/mailboxes.js';
+import type { MailboxRow } from '../../src/queries/mailboxes.js';
 import { freePort, startDovecot, type Dovecot } from '../support/dovecot.js';
 import { describeWith } from '../support/services.js';
 import { connect, integrationUser, startConsumerWorld, type ConsumerWorld } from './setup.js';
@@ -53,7 +53,7 @@ function checker(overrides: Partial<MailboxCheckerDeps> = {}) {
 
 const workspaceName = (tag: string) => `ws-mc-${tag}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const actorOfUser = (workspace: string, user: { id: string }): IntegrationActor => ({ workspace_id: workspace, actor_type: 'user', actor_id: user.id });
-const storedRow = async (workspace: string, purpose: string) => (await world.server.context.queries.mailboxes.find(workspace, purpose)) as MailboxCheckedRow;
+const storedRow = async (workspace: string, purpose: string) => (await world.server.context.queries.mailboxes.find(workspace, purpose)) as MailboxRow;
 
 /** A mailbox setting at the test Dovecot (PUT /integrations/mailboxes/:purpose body). */
 function dovecotMailbox(overrides: { imap?: 'tls' | 'starttls' | 'none'; smtp?: 'tls' | 'starttls' | 'none'; [key: string]: unknown } = {}) {
