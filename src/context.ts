@@ -120,6 +120,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
         durable,
         ephemeral: fast ?? durable,
         accessTokens: fast ? writeThroughStore(fast, durable, logger) : durable,
+        accessTokenCache: fast,
         clients: clientArtifactStore({ ...queries.clients, find: cachedClients.find }, keyring),
       },
       clock,

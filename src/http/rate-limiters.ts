@@ -19,6 +19,12 @@ export interface Block {
 export interface Counter {
   hit(key: string): Promise<Block | undefined>;
   peek(key: string): Promise<Block | undefined>;
+  /**
+   * The block a hit in *this process* last ran into, while it lasts: no round trip. For the hot token endpoints,
+   * where a Redis read per request cost about a tenth of the CPU (docs/performance.md). Each instance learns a
+   * block from its own next hit, so N instances may serve up to N − 1 requests past a limit per window.
+   */
+  knownBlock(key: string): Block | undefined;
   reset(key: string): Promise<void>;
 }
 
@@ -56,6 +62,7 @@ function counter(spec: CounterSpec, redis: RedisClient | undefined, logger: Logg
     ? new RateLimiterRedis({ ...options, storeClient: redis, insuranceLimiter: new RateLimiterMemory(options) })
     : new RateLimiterMemory(options);
   const blockOf = (res: RateLimiterRes): Block => ({ retryAfterSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)), limit: spec.limit });
+  const blocks = new KnownBlocks();
   const allow = (operation: string, error: unknown) => {
     logger.warn('rate limit store failed, request allowed', { limiter: spec.name, operation, error: (error as Error)?.message });
     return undefined;
@@ -66,9 +73,13 @@ function counter(spec: CounterSpec, redis: RedisClient | undefined, logger: Logg
         await limiter.consume(key);
         return undefined;
       } catch (rejection) {
-        return rejection instanceof RateLimiterRes ? blockOf(rejection) : allow('hit', rejection);
+        if (!(rejection instanceof RateLimiterRes)) return allow('hit', rejection);
+        const block = blockOf(rejection);
+        blocks.remember(key, block, rejection.msBeforeNext);
+        return block;
       }
     },
+    knownBlock: (key) => blocks.get(key),
     async peek(key) {
       try {
         const res = await limiter.get(key);
@@ -78,6 +89,7 @@ function counter(spec: CounterSpec, redis: RedisClient | undefined, logger: Logg
       }
     },
     async reset(key) {
+      blocks.forget(key);
       try {
         await limiter.delete(key);
       } catch (error) {
@@ -85,6 +97,33 @@ function counter(spec: CounterSpec, redis: RedisClient | undefined, logger: Logg
       }
     },
   };
+}
+
+/** Blocks seen by this process, until they end; bounded (oldest dropped first) so a flood of keys cannot grow it. */
+class KnownBlocks {
+  static readonly MAX_KEYS = 10_000;
+  readonly #until = new Map<string, { block: Block; endsAt: number }>();
+
+  remember(key: string, block: Block, msBeforeNext: number): void {
+    this.#until.delete(key);
+    this.#until.set(key, { block, endsAt: Date.now() + msBeforeNext });
+    if (this.#until.size > KnownBlocks.MAX_KEYS) this.#until.delete(this.#until.keys().next().value!);
+  }
+
+  get(key: string): Block | undefined {
+    const known = this.#until.get(key);
+    if (!known) return undefined;
+    const left = known.endsAt - Date.now();
+    if (left <= 0) {
+      this.#until.delete(key);
+      return undefined;
+    }
+    return { ...known.block, retryAfterSeconds: Math.max(1, Math.ceil(left / 1000)) };
+  }
+
+  forget(key: string): void {
+    this.#until.delete(key);
+  }
 }
 
 /**

@@ -16,7 +16,8 @@ const BODY_LIMIT = 56 * 1024;
  *   client_id. Failed client authentications (401 invalid_client) count per IP instead, and block every request
  *   from that IP while over their limit.
  * - Checked before the provider runs, by the client_id the request claims (Basic credentials, else the form
- *   body's `client_id`): a read only, so a false claim changes nothing.
+ *   body's `client_id`): a read only, so a false claim changes nothing. The read is of the blocks this process
+ *   learned from its own counts (`Counter.knownBlock`), not a Redis round trip: the counts themselves are shared.
  * Over a limit: 429, OAuth-style JSON, Retry-After.
  */
 export function installTokenRateLimit(provider: Provider, { tokenPerClient: perClient, tokenFailuresPerIp: failures }: Pick<RateLimits, 'tokenPerClient' | 'tokenFailuresPerIp'>): void {
@@ -35,9 +36,7 @@ export function installTokenRateLimit(provider: Provider, { tokenPerClient: perC
       ctx.body = { error: 'invalid_request', error_description: 'failed to parse the request body' };
       return;
     }
-    // Both looks at once (one round trip with ioredis auto-pipelining).
-    const [ipBlock, clientBlock] = await Promise.all([failures?.peek(ctx.ip), claimed ? perClient?.peek(clientKey(claimed)) : undefined]);
-    const block = ipBlock ?? clientBlock;
+    const block = failures?.knownBlock(ctx.ip) ?? (claimed ? perClient?.knownBlock(clientKey(claimed)) : undefined);
     if (block) {
       ctx.status = 429;
       ctx.set({ ...rateLimitHeaders(block), 'Cache-Control': 'no-store' });

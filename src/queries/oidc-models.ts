@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { groupCommit } from './group-commit.js';
 import { preparedStatements } from './prepared.js';
 
 export interface StoredArtifact {
@@ -29,12 +30,27 @@ export function oidcModelQueries(db: Knex) {
 
   // The statements every token request runs, prepared (src/queries/prepared.ts).
   const statement = preparedStatements(db);
+  const onConflict = `ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, uid = EXCLUDED.uid,
+       user_code = EXCLUDED.user_code, account_id = EXCLUDED.account_id, client_id = EXCLUDED.client_id, expires_at = EXCLUDED.expires_at`;
   const upsertRow = statement(
     'oidc_models_upsert',
-    `INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, account_id, client_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, uid = EXCLUDED.uid, user_code = EXCLUDED.user_code,
-       account_id = EXCLUDED.account_id, client_id = EXCLUDED.client_id, expires_at = EXCLUDED.expires_at`,
+    `INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, account_id, client_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ${onConflict}`,
   );
+  // Many rows in one statement: one array per column, zipped by unnest (one prepared statement for any count).
+  const upsertRows = statement(
+    'oidc_models_upsert_many',
+    `INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, account_id, client_id, expires_at)
+     SELECT * FROM unnest(?::text[], ?::text[], ?::jsonb[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[]) ${onConflict}`,
+  );
+  // Every token request writes a row: concurrent writes share statements (src/queries/group-commit.ts).
+  type UpsertValues = [string, string, string, string | null, string | null, string | null, string | null, string | null, Date | null];
+  const upsertGrouped = groupCommit<UpsertValues>({
+    writeOne: async (values) => void (await upsertRow(values)),
+    writeMany: async (rows) => void (await upsertRows(rows[0]!.map((_, column) => rows.map((row) => row[column])))),
+    keyOf: ([model, id]) => `${model}\n${id}`,
+    maxInFlight: 2,
+    maxBatch: 500,
+  });
   const findRow = statement<ArtifactRow>(
     'oidc_models_find',
     'SELECT payload, consumed_at, expires_at FROM oidc_models WHERE model = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?) LIMIT 1',
@@ -51,7 +67,7 @@ export function oidcModelQueries(db: Knex) {
   return {
     async upsert(model: string, id: string, payload: object, expiresAt: Date | null, indexes: ArtifactIndexes): Promise<void> {
       const { grantId, uid, userCode, accountId, clientId } = indexes;
-      await upsertRow([model, id, JSON.stringify(payload), grantId ?? null, uid ?? null, userCode ?? null, accountId ?? null, clientId ?? null, expiresAt]);
+      await upsertGrouped([model, id, JSON.stringify(payload), grantId ?? null, uid ?? null, userCode ?? null, accountId ?? null, clientId ?? null, expiresAt]);
     },
 
     async find(model: string, id: string, now: Date): Promise<StoredArtifact | undefined> {

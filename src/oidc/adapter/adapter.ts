@@ -14,6 +14,11 @@ export interface AdapterStores {
   ephemeral: ArtifactStore;
   /** Access tokens (user and client_credentials): Redis with a Postgres copy when Redis is configured. */
   accessTokens: ArtifactStore;
+  /**
+   * The Redis side of `accessTokens` alone, when Redis is configured: a refresh-token lookup asks it first, and a
+   * value found there is an access token, so the refresh-token row need not be looked for in Postgres.
+   */
+  accessTokenCache?: Pick<ArtifactStore, 'find'>;
   /** Clients come from the clients table. */
   clients: Pick<ArtifactStore, 'find' | 'upsert' | 'destroy'>;
 }
@@ -27,6 +32,15 @@ const EPHEMERAL = new Set(['AuthorizationCode', 'Interaction', 'ReplayDetection'
  * our bearer auth look a token up as both at once, so one kind only in Redis would fail them all while it is down.
  */
 const ACCESS_TOKENS = new Set(['AccessToken', 'ClientCredentials']);
+
+/**
+ * The models stored under another model's name. Both kinds of bearer access token share one namespace: a token
+ * value has one kind, so the two lookups oidc-provider makes for every bearer token (introspection, userinfo, our
+ * bearer auth: AccessToken and ClientCredentials at once) read one key, and the payload's `kind` tells which it is.
+ * Migration 20261121170000_access_token_namespace moved the older rows.
+ */
+const STORED_AS: Record<string, string> = { ClientCredentials: 'AccessToken' };
+const ACCESS_TOKEN_NAMESPACE = 'AccessToken';
 
 function storeFor(model: string, stores: AdapterStores): ArtifactStore {
   if (ACCESS_TOKENS.has(model)) return stores.accessTokens;
@@ -66,11 +80,14 @@ export function createAdapterClass(options: AdapterOptions): new (name: string) 
 
   return class OidcAdapter implements Adapter {
     readonly #model: string;
+    /** The name the stores file it under (STORED_AS). */
+    readonly #stored: string;
     readonly #store: ArtifactStore | AdapterStores['clients'];
     readonly #hashIds: boolean;
 
     constructor(name: string) {
       this.#model = name;
+      this.#stored = STORED_AS[name] ?? name;
       this.#store = name === 'Client' ? stores.clients : storeFor(name, stores);
       this.#hashIds = !PLAIN_ID_MODELS.has(name);
     }
@@ -90,7 +107,7 @@ export function createAdapterClass(options: AdapterOptions): new (name: string) 
       const stored: Record<string, unknown> = this.#hashIds ? rest : { ...payload };
       if (this.#hashIds && FIND_BY_MODELS.has(this.#model)) stored.sealedJti = sealer.encrypt(id, this.#aad(key));
       try {
-        await this.#store.upsert(this.#model, key, stored, expiresIn || undefined, {
+        await this.#store.upsert(this.#stored, key, stored, expiresIn || undefined, {
           grantId: payload.grantId,
           uid: payload.uid,
           userCode: payload.userCode,
@@ -105,8 +122,12 @@ export function createAdapterClass(options: AdapterOptions): new (name: string) 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (!storable(id)) return undefined;
       try {
-        const found = await this.#store.find(this.#model, this.#key(id));
-        return found ? this.#toPayload(id, found.payload, found.consumedAt) : undefined;
+        const key = this.#key(id);
+        if (this.#model === 'RefreshToken' && (await this.#isAccessToken(key))) return undefined;
+        const found = await this.#store.find(this.#stored, key);
+        // A shared namespace holds other kinds too; oidc-provider throws on a payload of another kind.
+        if (!found || (found.payload.kind !== undefined && found.payload.kind !== this.#model)) return undefined;
+        return this.#toPayload(id, found.payload, found.consumedAt);
       } catch (error) {
         return unavailable(error, logger);
       }
@@ -123,7 +144,7 @@ export function createAdapterClass(options: AdapterOptions): new (name: string) 
     async #findBy(column: 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
       if (!storable(value)) return undefined;
       try {
-        const found = await this.#artifacts.findBy(this.#model, column, value);
+        const found = await this.#artifacts.findBy(this.#stored, column, value);
         if (!found) return undefined;
         const sealed = found.artifact.payload.sealedJti;
         if (typeof sealed !== 'string') return undefined;
@@ -132,6 +153,16 @@ export function createAdapterClass(options: AdapterOptions): new (name: string) 
       } catch (error) {
         return unavailable(error, logger);
       }
+    }
+
+    /**
+     * Whether Redis holds an access token under this key. Only a hit counts: a miss (or Redis down) says nothing,
+     * and the durable store is asked as before. Keys are hashes of random values, so a hit rules out any other kind.
+     */
+    async #isAccessToken(key: string): Promise<boolean> {
+      if (!stores.accessTokenCache) return false;
+      const found = await stores.accessTokenCache.find(ACCESS_TOKEN_NAMESPACE, key).catch(() => undefined);
+      return found !== undefined;
     }
 
     #aad(key: string): string {
@@ -155,7 +186,7 @@ export function createAdapterClass(options: AdapterOptions): new (name: string) 
       let won: boolean;
       try {
         const graceSince = this.#model === 'RefreshToken' ? clock() - graceMs : undefined;
-        won = await this.#artifacts.consume(this.#model, this.#key(id), graceSince);
+        won = await this.#artifacts.consume(this.#stored, this.#key(id), graceSince);
       } catch (error) {
         return unavailable(error, logger);
       }
@@ -168,7 +199,7 @@ export function createAdapterClass(options: AdapterOptions): new (name: string) 
 
     async destroy(id: string): Promise<void> {
       try {
-        await this.#store.destroy(this.#model, this.#key(id));
+        await this.#store.destroy(this.#stored, this.#key(id));
       } catch (error) {
         unavailable(error, logger);
       }
@@ -176,7 +207,7 @@ export function createAdapterClass(options: AdapterOptions): new (name: string) 
 
     async revokeByGrantId(grantId: string): Promise<void> {
       try {
-        await this.#artifacts.revokeByGrantId(this.#model, grantId);
+        await this.#artifacts.revokeByGrantId(this.#stored, grantId);
       } catch (error) {
         unavailable(error, logger);
       }
