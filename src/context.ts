@@ -119,7 +119,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       stores: {
         durable,
         ephemeral: fast ?? durable,
-        accessTokens: fast ? writeThroughStore(fast, durable, logger) : durable,
+        writeThrough: fast ? writeThroughStore(fast, durable, logger) : durable,
         accessTokenCache: fast,
         clients: clientArtifactStore({ ...queries.clients, find: cachedClients.find }, keyring),
       },

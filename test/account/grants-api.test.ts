@@ -1,4 +1,6 @@
 import * as oidc from 'openid-client';
+import { Redis } from 'ioredis';
+import { services } from '../support/services.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { adminToken, api, registerIntrospector } from '../support/api.js';
 import { authorize, createUser, introspect, postForm, registerClient } from '../support/flow.js';
@@ -53,13 +55,26 @@ describe('GET /account/grants', () => {
   });
 });
 
+async function grantInRedis(grantId: string): Promise<boolean> {
+  const redis = new Redis(services.redisUrl!);
+  try {
+    return (await redis.exists(`${server.context.config.redis.keyPrefix}oidc:Grant:${grantId}`)) === 1;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 describe('DELETE /account/grants/:id', () => {
   test('kills every token of that app at once, and only that app', async () => {
     const { account, thirdParty, tokens, rp } = await userWithTwoApps();
     const grants = (await account.get('/account/grants')).body.items as Array<{ grant_id: string; client_id: string }>;
     const target = grants.find((g) => g.client_id === thirdParty.client_id)!;
+    // With Redis, the grant is read from its Redis copy (src/oidc/adapter/adapter.ts, CACHED_DURABLE).
+    const redisCopy = () => grantInRedis(target.grant_id);
+    if (services.redisUrl) expect(await redisCopy()).toBe(true);
 
     expect((await account.delete(`/account/grants/${target.grant_id}`)).status).toBe(204);
+    if (services.redisUrl) expect(await redisCopy()).toBe(false);
     expect(await introspect(server, introspector, tokens.access_token)).toEqual({ active: false });
     expect(await introspect(server, introspector, tokens.refresh_token!)).toEqual({ active: false });
     await expect(oidc.refreshTokenGrant(rp, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });

@@ -37,7 +37,7 @@ afterAll(async () => server.destroy());
 function adapterWith(ring: KeyRing) {
   const durable = postgresArtifactStore(ctx().queries.oidcModels, Date.now);
   const Adapter = createAdapterClass({
-    stores: { durable, ephemeral: durable, accessTokens: durable, clients: clientArtifactStore(ctx().queries.clients, ring) },
+    stores: { durable, ephemeral: durable, writeThrough: durable, clients: clientArtifactStore(ctx().queries.clients, ring) },
     clock: Date.now,
     refreshTokenReuseGraceSeconds: 0,
     logger: createLogger('error', { silent: true }),

@@ -12,10 +12,10 @@ export interface AdapterStores {
   durable: ArtifactStore;
   /** Codes, interactions, PAR, replay detection. */
   ephemeral: ArtifactStore;
-  /** Access tokens (user and client_credentials): Redis with a Postgres copy when Redis is configured. */
-  accessTokens: ArtifactStore;
+  /** Access tokens (user and client_credentials) and grants: Redis with a Postgres copy when Redis is configured. */
+  writeThrough: ArtifactStore;
   /**
-   * The Redis side of `accessTokens` alone, when Redis is configured: a refresh-token lookup asks it first, and a
+   * The Redis side of `writeThrough` alone, when Redis is configured: a refresh-token lookup asks it first, and a
    * value found there is an access token, so the refresh-token row need not be looked for in Postgres.
    */
   accessTokenCache?: Pick<ArtifactStore, 'find'>;
@@ -32,6 +32,12 @@ const EPHEMERAL = new Set(['AuthorizationCode', 'Interaction', 'ReplayDetection'
  * our bearer auth look a token up as both at once, so one kind only in Redis would fail them all while it is down.
  */
 const ACCESS_TOKENS = new Set(['AccessToken', 'ClientCredentials']);
+/**
+ * Read on every introspection, refresh and bearer-authenticated request, written rarely (consent, revocation):
+ * served from Redis, with Postgres as the source of truth. Deletion reaches Redis first (write-through-store.ts),
+ * so a revoked grant is never found again.
+ */
+const CACHED_DURABLE = new Set([...ACCESS_TOKENS, 'Grant']);
 
 /**
  * The models stored under another model's name. Both kinds of bearer access token share one namespace: a token
@@ -43,7 +49,7 @@ const STORED_AS: Record<string, string> = { ClientCredentials: 'AccessToken' };
 const ACCESS_TOKEN_NAMESPACE = 'AccessToken';
 
 function storeFor(model: string, stores: AdapterStores): ArtifactStore {
-  if (ACCESS_TOKENS.has(model)) return stores.accessTokens;
+  if (CACHED_DURABLE.has(model)) return stores.writeThrough;
   if (EPHEMERAL.has(model)) return stores.ephemeral;
   return stores.durable;
 }

@@ -4,8 +4,8 @@ import type { ArtifactStore } from './artifact-store.js';
 const WARN_EVERY_MS = 10_000;
 
 /**
- * Redis first, Postgres as the durable copy: reads hit Redis and fall back to Postgres after a flush or
- * restart, so a valid access token keeps working.
+ * Redis first, Postgres as the durable copy (access tokens and grants): reads hit Redis and fall back to Postgres
+ * after a flush or restart, so a valid access token keeps working.
  *
  * Redis down: the Postgres copy alone serves. A write or read that Redis fails is logged and carried by Postgres,
  * so a refresh in progress does not fail after its refresh token was already rotated (the client's retry would
@@ -19,7 +19,7 @@ export function writeThroughStore(fast: ArtifactStore, durable: ArtifactStore, l
     // One line per WARN_EVERY_MS, not one per request, while Redis is away.
     if (Date.now() - warnedAt >= WARN_EVERY_MS) {
       warnedAt = Date.now();
-      logger.warn('redis unavailable, access tokens served from Postgres', { operation, error: (error as Error)?.message });
+      logger.warn('redis unavailable, access tokens and grants served from Postgres', { operation, error: (error as Error)?.message });
     }
     return undefined;
   };
