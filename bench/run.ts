@@ -108,8 +108,8 @@ async function main(): Promise<void> {
       table(rows),
       '',
       ...notes(rows),
-      `RSS of our server process after the run: ${oursMemory.rssMb} MB (heap used ${oursMemory.heapUsedMb} MB; peak RSS ${oursMemory.peakRssMb ?? '?'} MB; after a full GC ${oursCollected.rssMb} MB, heap ${oursCollected.heapUsedMb} MB); target < 200 MB: ${rssMet ? 'yes' : 'NO'}`,
-      `RSS of the bare server process after the run: ${bareMemory.rssMb} MB (heap used ${bareMemory.heapUsedMb} MB; peak RSS ${bareMemory.peakRssMb ?? '?'} MB; after a full GC ${bareCollected.rssMb} MB, heap ${bareCollected.heapUsedMb} MB)`,
+      `RSS of our server process after the run: ${oursMemory.rssMb} MB (heap used ${oursMemory.heapUsedMb} of ${oursMemory.heapTotalMb} MB, external ${oursMemory.externalMb} MB; peak RSS ${oursMemory.peakRssMb ?? '?'} MB; after a full GC ${oursCollected.rssMb} MB, heap ${oursCollected.heapUsedMb} MB); target < 200 MB: ${rssMet ? 'yes' : 'NO'}`,
+      `RSS of the bare server process after the run: ${bareMemory.rssMb} MB (heap used ${bareMemory.heapUsedMb} of ${bareMemory.heapTotalMb} MB, external ${bareMemory.externalMb} MB; peak RSS ${bareMemory.peakRssMb ?? '?'} MB; after a full GC ${bareCollected.rssMb} MB, heap ${bareCollected.heapUsedMb} MB)`,
     ];
     process.stdout.write(`${out.join('\n')}\n`);
     // Failed requests make the numbers meaningless; a missed target is reported above, not an error.

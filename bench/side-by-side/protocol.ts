@@ -37,6 +37,9 @@ export interface Memory {
   /** Peak RSS of the process (VmHWM), when /proc tells. */
   peakRssMb?: number;
   heapUsedMb: number;
+  /** What V8 holds for its heap (used or not), and memory outside it (Buffers): where RSS beyond the heap goes. */
+  heapTotalMb: number;
+  externalMb: number;
 }
 
 export interface VendingFixture {

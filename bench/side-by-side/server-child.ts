@@ -91,7 +91,8 @@ function memory(): Memory {
   } catch {
     // not Linux: no peak
   }
-  return { rssMb: Math.round(usage.rss / 1024 / 1024), peakRssMb, heapUsedMb: Math.round(usage.heapUsed / 1024 / 1024) };
+  const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+  return { rssMb: mb(usage.rss), peakRssMb, heapUsedMb: mb(usage.heapUsed), heapTotalMb: mb(usage.heapTotal), externalMb: mb(usage.external) };
 }
 
 const send = (message: Ready | Reply) => process.send!(message);
