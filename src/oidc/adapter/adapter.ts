@@ -45,8 +45,8 @@ const CACHED_DURABLE = new Set([...ACCESS_TOKENS, 'Grant']);
  * bearer auth: AccessToken and ClientCredentials at once) read one key, and the payload's `kind` tells which it is.
  * Migration 20261121170000_access_token_namespace moved the older rows.
  */
-const STORED_AS: Record<string, string> = { ClientCredentials: 'AccessToken' };
 const ACCESS_TOKEN_NAMESPACE = 'AccessToken';
+const STORED_AS: Record<string, string> = { ClientCredentials: ACCESS_TOKEN_NAMESPACE };
 
 function storeFor(model: string, stores: AdapterStores): ArtifactStore {
   if (CACHED_DURABLE.has(model)) return stores.writeThrough;
