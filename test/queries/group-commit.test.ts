@@ -58,7 +58,8 @@ describe('group commit of oidc-provider artifacts (real database)', () => {
     const prefix = `gc-${Date.now()}-`;
     const results = await Promise.allSettled([
       ...Array.from({ length: 80 }, (_, i) => queries.upsert('AccessToken', `${prefix}${i}`, payloadOf(i), expiresAt, { grantId: `${prefix}grant-${i % 2}`, clientId: 'c' })),
-      // The same key twice at once.
+      // No expiry (NULL in the timestamptz array), and the same key twice at once.
+      queries.upsert('Grant', `${prefix}forever`, { v: 0 }, null, {}),
       queries.upsert('AccessToken', `${prefix}dup`, { v: 1 }, expiresAt, {}),
       queries.upsert('AccessToken', `${prefix}dup`, { v: 2 }, expiresAt, {}),
     ]);
@@ -71,7 +72,8 @@ describe('group commit of oidc-provider artifacts (real database)', () => {
       expect(found?.expiresAt?.getTime()).toBe(expiresAt.getTime());
     }
     expect([1, 2]).toContain((await queries.find('AccessToken', `${prefix}dup`, now))?.payload.v);
-    // Rows written by one statement share its transaction id: 82 rows came in a handful of statements, not 82.
+    expect(await queries.find('Grant', `${prefix}forever`, now)).toEqual({ payload: { v: 0 }, consumedAt: null, expiresAt: null });
+    // Rows written by one statement share its transaction id: 83 rows came in a handful of statements, not 83.
     const { rows } = await server.context.database.db.raw('SELECT count(DISTINCT xmin::text)::int AS statements FROM oidc_models WHERE id LIKE ?', [`${prefix}%`]);
     expect(rows[0].statements).toBeLessThanOrEqual(6);
     // The grant column was written for the batched rows too: revoking a grant deletes its 40 rows.
