@@ -25,6 +25,8 @@ export interface Counter {
    * block from its own next hit, so N instances may serve up to N − 1 requests past a limit per window.
    */
   knownBlock(key: string): Block | undefined;
+  /** Whether this process knows of any block still running (so a caller can skip finding the key otherwise). */
+  anyKnownBlock(): boolean;
   reset(key: string): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ function counter(spec: CounterSpec, redis: RedisClient | undefined, logger: Logg
       }
     },
     knownBlock: (key) => blocks.get(key),
+    anyKnownBlock: () => blocks.any(),
     async peek(key) {
       try {
         const res = await limiter.get(key);
@@ -123,6 +126,16 @@ class KnownBlocks {
 
   forget(key: string): void {
     this.#until.delete(key);
+  }
+
+  /** Ended blocks are dropped from the oldest on, so the answer is exact. */
+  any(): boolean {
+    const now = Date.now();
+    for (const [key, { endsAt }] of this.#until) {
+      if (endsAt > now) return true;
+      this.#until.delete(key);
+    }
+    return false;
   }
 }
 

@@ -29,7 +29,9 @@ export function installTokenRateLimit(provider: Provider, { tokenPerClient: perC
     const ctx = koaCtx as KoaContextWithOIDC;
     let claimed: string | undefined;
     try {
-      claimed = perClient ? (basicClientId(ctx) ?? (await bodyClientId(ctx))) : undefined;
+      // The form body is read ahead of the provider only while some client is blocked here: in the common case
+      // the provider parses its own body (and there is nothing a claimed client_id could be refused for).
+      claimed = perClient?.anyKnownBlock() ? (basicClientId(ctx) ?? (await bodyClientId(ctx))) : undefined;
     } catch {
       // This runs before the provider's own error handling: answer in its JSON shape here.
       ctx.status = 400;
