@@ -95,6 +95,23 @@ test('client_credentials, a wrong secret, a wrong password, an admin-set passwor
   }
 });
 
+test('a line written deep inside a request (the provider rejecting a code) carries that request’s id', async () => {
+  const client = await registerClient(server);
+  const from = lines.length;
+  const response = await fetch(`${server.url}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-request-id': 'logtest-deep-0000001' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: 'no-such-code', redirect_uri: REDIRECT_URI, code_verifier: 'v'.repeat(43), client_id: client.client_id, client_secret: client.client_secret! }),
+  });
+  expect(response.status).toBe(400);
+  const entries = lines.slice(from).map((line) => JSON.parse(line));
+  expect(entries.find((entry) => entry.message === 'oidc request rejected')).toMatchObject({ requestId: 'logtest-deep-0000001', error: 'invalid_grant' });
+  // Lines written outside any request carry none.
+  server.context.logger.info('outside a request');
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(JSON.parse(lines.at(-1)!)).not.toHaveProperty('requestId');
+});
+
 test('the redaction backstop hides fields named like secrets, at any depth', () => {
   const out: string[] = [];
   const stream = new PassThrough();

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'winston';
+import { withRequestId } from '../logger.js';
 
 const INCOMING_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
 /**
- * Request id (incoming `X-Request-Id` when well-formed, else a fresh one) and one access-log line per request.
+ * Request id (incoming `X-Request-Id` when well-formed, else a fresh one) on the response and on every log line
+ * written while the request runs, and one access-log line per request.
  * Logs the path only: query strings can hold codes and state, and never reach the log.
  */
 export function requestContext(logger: Logger) {
@@ -18,7 +20,8 @@ export function requestContext(logger: Logger) {
     ctx.set('X-Request-Id', requestId);
     const started = performance.now();
     try {
-      await next();
+      // Every line logged while this request runs carries its id (src/logger.ts).
+      await withRequestId(requestId, next);
     } finally {
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
       logger.http('request', {
