@@ -41,7 +41,7 @@ export function installTokenRateLimit(provider: Provider, { tokenPerClient: perC
     const block = failures?.knownBlock(ctx.ip) ?? (claimed ? perClient?.knownBlock(clientKey(claimed)) : undefined);
     if (block) {
       ctx.status = 429;
-      ctx.set({ ...rateLimitHeaders(block), 'Cache-Control': 'no-store' });
+      ctx.set({ ...rateLimitHeaders(block), 'Cache-Control': 'no-store', ...corsForRefusal(ctx.get('origin')) });
       ctx.body = { error: RATE_LIMITED, error_description: 'too many requests; retry after the number of seconds in Retry-After' };
       return;
     }
@@ -50,6 +50,16 @@ export function installTokenRateLimit(provider: Provider, { tokenPerClient: perC
     if (ctx.status === 401 && (ctx.body as { error?: string } | undefined)?.error === 'invalid_client') await failures?.hit(ctx.ip);
     else if (ctx.oidc?.client) await perClient?.hit(clientKey(ctx.oidc.client.clientId));
   });
+}
+
+/**
+ * This answer goes out before oidc-provider's CORS middleware runs: give it what that middleware gives every token
+ * endpoint answer before a client is known (the Origin echoed), so a browser-based client can read the error and
+ * when to retry instead of seeing a network failure.
+ */
+function corsForRefusal(origin: string): Record<string, string> {
+  if (!origin) return {};
+  return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Expose-Headers': 'Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset', Vary: 'Origin' };
 }
 
 /** Client ids are short here; a long claimed one is hashed rather than stored as a key. */

@@ -123,9 +123,12 @@ describe('token endpoint', () => {
     const seconds = retryAfter(over.headers);
     expect(seconds).toBeGreaterThanOrEqual(1);
     expect(seconds).toBeLessThanOrEqual(60);
-    // Introspection and revocation share the client's budget.
-    const introspection = await post(server, '/token/introspection', { token: 'whatever' }, ip, { authorization: basic(a.client_id, a.client_secret) });
+    // Introspection and revocation share the client's budget. A browser caller can read the refusal (CORS).
+    const introspection = await post(server, '/token/introspection', { token: 'whatever' }, ip, { authorization: basic(a.client_id, a.client_secret), origin: 'https://spa.example.com' });
     expect(introspection.status).toBe(429);
+    expect(introspection.headers.get('access-control-allow-origin')).toBe('https://spa.example.com');
+    expect(introspection.headers.get('access-control-expose-headers')).toContain('Retry-After');
+    expect(over.headers.get('access-control-allow-origin')).toBeNull(); // no Origin, no CORS headers
     // Another client, from the same IP, is served.
     expect((await clientCredentials(server, b, ip)).status).toBe(200);
   });
