@@ -13,9 +13,9 @@ import { notes, table, type Row } from './side-by-side/table.js';
  * the same run (issue 7, "Benchmarks"). Three kinds of process: our server, the bare server, and a load
  * generator per phase (autocannon, or the flow driver for the authorization-code scenario).
  * Usage: `npm run bench -- [--duration 10] [--warmup 3] [--connections 32] [--scenarios a,b] [--profile DIR]
- * [--bare-login scrypt|none]` with DATABASE_URL and REDIS_URL set.
+ * [--bare-login scrypt|none] [--bare-store memory|redis]` with DATABASE_URL and REDIS_URL set.
  */
-const USAGE = `usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections N] [--scenarios ${Object.keys(SCENARIOS).join(',')}] [--profile DIR] [--bare-login scrypt|none] [--ours-only]`;
+const USAGE = `usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections N] [--scenarios ${Object.keys(SCENARIOS).join(',')}] [--profile DIR] [--bare-login scrypt|none] [--bare-store memory|redis] [--ours-only]`;
 
 function options() {
   const { values } = parseArgs({
@@ -26,6 +26,7 @@ function options() {
       scenarios: { type: 'string', default: Object.keys(SCENARIOS).join(',') },
       profile: { type: 'string' },
       'bare-login': { type: 'string', default: 'scrypt' },
+      'bare-store': { type: 'string', default: 'memory' },
       'ours-only': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -45,6 +46,7 @@ function options() {
     return scenario;
   });
   if (!['scrypt', 'none'].includes(values['bare-login'])) throw new Error(`--bare-login must be scrypt or none\n${USAGE}`);
+  if (!['memory', 'redis'].includes(values['bare-store'])) throw new Error(`--bare-store must be memory or redis\n${USAGE}`);
   return {
     durationSeconds: number('duration', values.duration, 1),
     warmupSeconds: number('warmup', values.warmup, 0),
@@ -52,6 +54,7 @@ function options() {
     scenarios,
     profileDir: values.profile ? path.resolve(values.profile) : undefined,
     bareLogin: values['bare-login'],
+    bareStore: values['bare-store'],
     oursOnly: values['ours-only'],
   };
 }
@@ -85,9 +88,9 @@ async function main(): Promise<void> {
   if (opts.profileDir) mkdirSync(opts.profileDir, { recursive: true });
   const servers: ServerChild[] = [];
   try {
-    const ours = await startServerChild('ours', { bareLogin: opts.bareLogin });
+    const ours = await startServerChild('ours', { bareLogin: opts.bareLogin, bareStore: opts.bareStore });
     servers.push(ours);
-    const bare = await startServerChild('bare', { bareLogin: opts.bareLogin });
+    const bare = await startServerChild('bare', { bareLogin: opts.bareLogin, bareStore: opts.bareStore });
     servers.push(bare);
     log(`ours: ${ours.name} (pid ${ours.pid}); bare: ${bare.name} (pid ${bare.pid})`);
     const rows: Row[] = [];

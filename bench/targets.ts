@@ -67,7 +67,7 @@ async function dropSchemas(url: string, schemas: string[]): Promise<void> {
 }
 
 /** Every key under the run's prefix (a single Redis node; SCAN patterns do not get ioredis' keyPrefix). */
-async function deleteKeys(url: string, prefix: string): Promise<void> {
+export async function deleteKeys(url: string, prefix: string): Promise<void> {
   const redis = new Redis(url);
   try {
     for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 })) if ((keys as string[]).length) await redis.unlink(...(keys as string[]));
@@ -135,6 +135,8 @@ export interface BareOptions {
   client?: Record<string, unknown>;
   /** Wraps the provider's handler (e.g. to add interaction pages); gets the provider once it exists. */
   handler?: (provider: Provider, next: http.RequestListener) => http.RequestListener;
+  /** Another adapter than the in-memory one, and the store's name for the report. */
+  adapter?: { name: string; adapter: Configuration['adapter'] };
 }
 
 /** The bare library: oidc-provider with an in-memory adapter (no store cost at all) and the same client and token rules. */
@@ -143,7 +145,7 @@ export async function startBare(options: BareOptions = {}): Promise<Target & { p
   let handler: http.RequestListener | undefined;
   const { server, url } = await listen((req, res) => handler!(req, res));
   const provider = new Provider(url, {
-    adapter: UnboundedMemoryAdapter,
+    adapter: options.adapter?.adapter ?? UnboundedMemoryAdapter,
     clients: [{ ...client, grant_types: ['authorization_code', 'refresh_token'], redirect_uris: [REDIRECT_URI], response_types: ['code'], ...options.client }],
     findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
     rotateRefreshToken: true,
@@ -153,7 +155,7 @@ export async function startBare(options: BareOptions = {}): Promise<Target & { p
   const callback = provider.callback();
   handler = options.handler ? options.handler(provider, callback) : callback;
   return {
-    name: 'bare oidc-provider (memory adapter)',
+    name: `bare oidc-provider (${options.adapter?.name ?? 'memory'} adapter)`,
     url,
     client,
     provider,

@@ -21,8 +21,8 @@ export interface ServerChild extends Ready {
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
-export async function startServerChild(kind: TargetKind, options: { bareLogin: string; execArgv?: string[] }): Promise<ServerChild> {
-  const child: ChildProcess = fork(path.join(here, 'server-child.js'), [kind, options.bareLogin], {
+export async function startServerChild(kind: TargetKind, options: { bareLogin: string; bareStore: string; execArgv?: string[] }): Promise<ServerChild> {
+  const child: ChildProcess = fork(path.join(here, 'server-child.js'), [kind, options.bareLogin, options.bareStore], {
     execArgv: ['--expose-gc', ...(options.execArgv ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

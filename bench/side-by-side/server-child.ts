@@ -4,25 +4,33 @@ import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { connectionSealer } from '../../src/integrations/sealing.js';
-import { REDIRECT_URI, quietLogger, startBare, startOurs, type Target } from '../targets.js';
+import { Redis } from 'ioredis';
+import { deleteKeys, REDIRECT_URI, quietLogger, startBare, startOurs, type Target } from '../targets.js';
+import { redisAdapterClass } from '../redis-adapter.js';
 import { bareInteractions } from './bare-interactions.js';
 import type { Command, Memory, Ready, Reply, TargetKind, VendingFixture } from './protocol.js';
 
 /**
  * One server under test in its own process (so its RSS and CPU profile are its own), driven by bench/run.ts
- * over IPC. argv: `ours` | `bare`, then `scrypt` | `none` (the bare login's password check).
+ * over IPC. argv: `ours` | `bare`, then `scrypt` | `none` (the bare login's password check), then `memory` |
+ * `redis` (the bare library's adapter; redis: REDIS_URL, under a key prefix of its own, deleted at the end).
  */
 const kind = process.argv[2] as TargetKind;
 const bareLogin = process.argv[3] ?? 'scrypt';
+const bareStore = process.argv[4] ?? 'memory';
 
 /** A provider that is configured but never called: the vended tokens are fresh, nothing is refreshed. */
 export const VENDING_PROVIDER = 'bench-upstream';
 const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'];
 
-async function start(): Promise<{ target: Target; seedVending?: (count: number) => Promise<VendingFixture>; cleanup: () => void }> {
+async function start(): Promise<{ target: Target; seedVending?: (count: number) => Promise<VendingFixture>; cleanup: () => void | Promise<void> }> {
   if (kind === 'bare') {
     const user = { id: 'bench-user', email: 'bench-user@example.com', password: 'bench-password' };
+    // The same ioredis settings as ours (src/db/redis.ts): auto-pipelining on.
+    const prefix = `bench-bare-${randomUUID()}:`;
+    const redis = bareStore === 'redis' ? new Redis(process.env.REDIS_URL!, { keyPrefix: prefix, enableAutoPipelining: true }) : undefined;
     const target = await startBare({
+      adapter: redis ? { name: 'redis', adapter: redisAdapterClass(redis) } : undefined,
       client: { grant_types: GRANT_TYPES },
       configuration: {
         features: { clientCredentials: { enabled: true }, introspection: { enabled: true }, devInteractions: { enabled: false } },
@@ -30,7 +38,12 @@ async function start(): Promise<{ target: Target; seedVending?: (count: number) 
       },
       handler: await bareInteractions(user, bareLogin === 'scrypt'),
     });
-    return { target, cleanup: () => {} };
+    const cleanup = async () => {
+      if (!redis) return;
+      redis.disconnect();
+      await deleteKeys(process.env.REDIS_URL!, prefix);
+    };
+    return { target, cleanup };
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-providers-'));
   const providersFile = path.join(dir, 'providers.yaml');
@@ -131,7 +144,7 @@ async function main(): Promise<void> {
     stop: async () => {
       profiler.disconnect();
       await target.stop();
-      cleanup();
+      await cleanup();
     },
   };
   process.on('message', (command: Command) => {
