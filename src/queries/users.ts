@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { preparedStatements } from './prepared.js';
 
 export interface UserRow {
   id: string;
@@ -21,6 +22,12 @@ export const normalizeEmail = (email: string): string => email.trim().toLowerCas
 const isUuid = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
 
 export function userQueries(db: Knex) {
+  // Every refresh and userinfo call loads its account by id (findAccount): a prepared statement, no query builder
+  // (src/queries/prepared.ts). Columns named, not `*`: a prepared `SELECT *` fails once a migration adds a column.
+  const findByIdRow = preparedStatements(db)<UserRow>(
+    'users_find_by_id',
+    'SELECT id, workspace_id, email, email_normalized, email_verified, name, password_hash, roles, created_at, updated_at FROM users WHERE id = ? LIMIT 1',
+  );
   const toInsert = (user: NewUser) => ({ ...user, roles: JSON.stringify(user.roles ?? []), email_normalized: normalizeEmail(user.email) });
   return {
     async insert(user: NewUser): Promise<UserRow> {
@@ -40,7 +47,7 @@ export function userQueries(db: Knex) {
     async findById(id: string): Promise<UserRow | undefined> {
       // Not a uuid: no such user (and no SQL error for a malformed id).
       if (!isUuid(id)) return undefined;
-      return db('users').where({ id }).first();
+      return (await findByIdRow([id])).rows[0];
     },
     async findByEmail(email: string): Promise<UserRow | undefined> {
       return db('users').where({ email_normalized: normalizeEmail(email) }).first();
