@@ -5,6 +5,7 @@ import { accountService, type AccountService } from './accounts/service.js';
 import { clientService, type ClientService } from './clients/service.js';
 import { clientArtifactStore } from './clients/store.js';
 import { clientCache, type ClientCache } from './clients/cache.js';
+import { userCache, type UserCache } from './accounts/cache.js';
 import { ensureBootstrapAdmin } from './clients/bootstrap-admin.js';
 import type { KeyRing } from './crypto/keyring.js';
 import { loadKeyRing } from './crypto/load-keyring.js';
@@ -99,20 +100,23 @@ export async function createContext(config: Config, options: ContextOptions = {}
   let stopSweeper = () => {};
   let queue: JobQueue | undefined;
   let cachedClients: ClientCache | undefined;
+  let cachedUsers: UserCache | undefined;
   try {
     const applied = await migrateLatest(database.db);
     if (applied.length) logger.info('database migrated', { applied });
     const baseQueries = createQueries(database.db);
     // Client rows are read on every token request: kept in process briefly, dropped on every write (src/clients/cache.ts).
     cachedClients = clientCache({ clients: baseQueries.clients, clock, logger });
-    const queries: Queries = { ...baseQueries, clients: cachedClients.queries };
+    // So is the account of every refresh (findAccount): src/accounts/cache.ts.
+    cachedUsers = userCache({ users: baseQueries.users, clock, logger });
+    const queries: Queries = { ...baseQueries, clients: cachedClients.queries, users: cachedUsers.queries };
     const accounts = accountService(queries.users);
     const clients = clientService(queries.clients, keyring);
     await runSeeds({ queries, accounts, clients, logger, seedDemo: config.seedDemo, issuer: config.issuer });
     await ensureBootstrapAdmin(clients, config.bootstrapAdmin);
 
     redis = await openRedis(config, logger);
-    if (redis) await cachedClients.connect(redis, config.redis.keyPrefix);
+    if (redis) await Promise.all([cachedClients.connect(redis, config.redis.keyPrefix), cachedUsers.connect(redis, config.redis.keyPrefix)]);
     const durable = postgresArtifactStore(queries.oidcModels, clock);
     const fast: ArtifactStore | undefined = redis ? redisArtifactStore(redis, clock) : undefined;
     const adapter = createAdapterClass({
@@ -131,7 +135,9 @@ export async function createContext(config: Config, options: ContextOptions = {}
 
     await ensureSigningKeys(queries.signingKeys, keyring);
     const jwks = await loadSigningJwks(queries.signingKeys, keyring, new Date(clock()));
-    const provider = createProvider({ config, logger, keyring, queries, accounts, adapter, jwks });
+    // The provider's account lookups by id go through the user cache; sign-in by email reads the table.
+    const providerAccounts = accountService({ ...queries.users, findById: cachedUsers.find });
+    const provider = createProvider({ config, logger, keyring, queries, accounts: providerAccounts, adapter, jwks });
     const audit = auditLog(queries.audit, logger);
     const grants = grantService({ provider, grants: queries.grants, audit, clock, logger });
     auditProviderEvents(provider, audit, { onGrantUsed: (grantId) => grants.touch(grantId) });
@@ -189,6 +195,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
 
     const redisClient = redis;
     const clientRows = cachedClients;
+    const userRows = cachedUsers;
     return {
       config,
       logger,
@@ -215,7 +222,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
         stopSweeper();
         await queue?.stop();
         await Promise.all([audit.flush(), grants.flushTouched()]);
-        await clientRows.close();
+        await Promise.all([clientRows.close(), userRows.close()]);
         await redisClient?.quit().catch(() => redisClient.disconnect());
         await database.close();
       },
@@ -224,6 +231,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     stopSweeper();
     await queue?.stop().catch(() => {});
     await cachedClients?.close();
+    await cachedUsers?.close();
     redis?.disconnect();
     await database.close();
     throw error;

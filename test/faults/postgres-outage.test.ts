@@ -1,3 +1,4 @@
+import { USER_CACHE_TTL_MS } from '../../src/accounts/cache.js';
 import { api } from '../support/api.js';
 import { Browser } from '../support/browser.js';
 import { introspect, postForm, REDIRECT_URI } from '../support/flow.js';
@@ -65,6 +66,9 @@ describeWith(['initdb', 'redis-server'], 'Postgres outage', () => {
     expectCleanUnavailable(await api(server, seeded.adminToken).get('/admin/clients'), 'admin API');
     expectCleanUnavailable(await api(server, tokens.access_token).get('/account/grants'), 'account API');
     expectCleanUnavailable(await api(server, tokens.access_token).get('/integrations'), 'integrations API');
+    // userinfo loads the account: for a few seconds after the sign-in from the in-process account cache
+    // (src/accounts/cache.ts), then from Postgres: once that entry has expired, a clean 503.
+    await new Promise((resolve) => setTimeout(resolve, USER_CACHE_TTL_MS));
     expectCleanUnavailable(await api(server, tokens.access_token).get('/me'), 'userinfo');
 
     // The consumer callback is authenticated by its state alone: its first step is a query.
