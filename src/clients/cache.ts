@@ -10,7 +10,6 @@ import type { ClientQueries, ClientRow } from '../queries/clients.js';
  * instance). Other readers (the admin API's read-modify-write) keep reading the table.
  */
 export const CLIENT_CACHE_TTL_MS = 5_000;
-const MAX_ENTRIES = 10_000;
 
 export interface ClientCacheOptions {
   clients: ClientQueries;
@@ -30,7 +29,7 @@ export interface ClientCache {
 }
 
 export function clientCache({ clients, clock, logger, ttlMs = CLIENT_CACHE_TTL_MS }: ClientCacheOptions): ClientCache {
-  const cache = rowCache<ClientRow>({ name: 'clients', load: (clientId) => clients.find(clientId), clock, logger, ttlMs, maxEntries: MAX_ENTRIES });
+  const cache = rowCache<ClientRow>({ name: 'clients', load: (clientId) => clients.find(clientId), clock, logger, ttlMs });
   const queries: ClientQueries = {
     ...clients,
     upsert: cache.writing(clients.upsert, (client) => client.client_id),

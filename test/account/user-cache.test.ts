@@ -1,4 +1,4 @@
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startInstancePair, startTestServer, type InstancePair, type TestServer } from '../support/server.js';
 import { adminToken, api } from '../support/api.js';
 import { authorize, createUser, registerClient } from '../support/flow.js';
 import { describeWith } from '../support/services.js';
@@ -39,17 +39,15 @@ describe('user cache on one instance', () => {
 });
 
 describeWith(['postgres', 'redis'], 'user cache across instances', () => {
+  let pair: InstancePair;
   let a: TestServer;
   let b: TestServer;
   beforeAll(async () => {
-    a = await startTestServer();
-    b = await startTestServer({ config: { database: { schema: a.context.config.database.schema }, redis: { keyPrefix: a.context.config.redis.keyPrefix } } });
+    pair = await startInstancePair();
+    ({ a, b } = pair);
   }, 60_000);
   afterAll(async () => {
-    // Both stop before the shared schema and keys go (either destroy() removes them; the second finds nothing).
-    await a?.stop();
-    await b?.destroy();
-    await a?.destroy();
+    await pair?.destroy();
   });
 
   test('a user renamed on A shows the new name on B well before the cache TTL (Redis pub/sub)', async () => {

@@ -3,7 +3,7 @@ import type { ConfigOverrides } from '../../src/config.js';
 import { startBalancer, type Balancer } from '../support/balancer.js';
 import { Browser } from '../support/browser.js';
 import { createUser, introspect, PASSWORD, pkcePair, postForm, REDIRECT_URI, registerClient, relyingParty } from '../support/flow.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startInstancePair, type TestServer } from '../support/server.js';
 
 /** Two instances over one Postgres schema and one Redis key prefix, behind a balancer whose URL is their issuer. */
 export interface Pair {
@@ -17,12 +17,8 @@ export interface Pair {
 
 export async function startPair(config: ConfigOverrides = {}): Promise<Pair> {
   const lb = await startBalancer();
-  const a = await startTestServer({ config: { ...config, issuer: lb.url } });
-  const shared = { database: { ...config.database, schema: a.context.config.database.schema }, redis: { ...config.redis, keyPrefix: a.context.config.redis.keyPrefix } };
-  const b = await startTestServer({ config: { ...config, ...shared, issuer: lb.url } }).catch(async (error) => {
-    await a.destroy();
-    throw error;
-  });
+  const instances = await startInstancePair({ ...config, issuer: lb.url });
+  const { a, b } = instances;
   lb.backends = [a.url, b.url];
   return {
     lb,
@@ -30,10 +26,7 @@ export async function startPair(config: ConfigOverrides = {}): Promise<Pair> {
     b,
     front: { url: lb.url } as TestServer,
     async destroy() {
-      // Both stop before the shared schema and keys go (either destroy() removes them; the second finds nothing).
-      await a.stop();
-      await b.destroy();
-      await a.destroy();
+      await instances.destroy();
       await lb.close();
     },
   };

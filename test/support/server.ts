@@ -119,3 +119,29 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
   };
 }
+
+/** Two servers over one Postgres schema and one Redis key prefix: separate instances of one deployment. */
+export interface InstancePair {
+  a: TestServer;
+  b: TestServer;
+  /** Stops both before the shared schema and keys go (either destroy() removes them; the second finds nothing). */
+  destroy(): Promise<void>;
+}
+
+export async function startInstancePair(config: ConfigOverrides = {}): Promise<InstancePair> {
+  const a = await startTestServer({ config });
+  const shared = { database: { ...config.database, schema: a.context.config.database.schema }, redis: { ...config.redis, keyPrefix: a.context.config.redis.keyPrefix } };
+  const b = await startTestServer({ config: { ...config, ...shared } }).catch(async (error) => {
+    await a.destroy();
+    throw error;
+  });
+  return {
+    a,
+    b,
+    async destroy() {
+      await a.stop();
+      await b.destroy();
+      await a.destroy();
+    },
+  };
+}
