@@ -5,6 +5,7 @@ import * as integrations from './20261121140000_integrations.js';
 import * as integrationsLifecycle from './20261121150000_integrations_lifecycle.js';
 import * as connectionSubjectIndex from './20261121160000_connection_subject_index.js';
 import * as accessTokenNamespace from './20261121170000_access_token_namespace.js';
+import * as auditRequestIndex from './20261121180000_audit_request_index.js';
 
 /** Every migration, by name. Add new ones here; never edit one that has landed. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261121150000_integrations_lifecycle': integrationsLifecycle,
   '20261121160000_connection_subject_index': connectionSubjectIndex,
   '20261121170000_access_token_namespace': accessTokenNamespace,
+  '20261121180000_audit_request_index': auditRequestIndex,
 };

@@ -11,6 +11,7 @@ export const auditQuery = pageQuery.extend({
   client_id: z.string().max(200).optional(),
   account_id: z.string().max(200).optional(),
   actor: z.string().max(300).optional(),
+  request_id: z.string().max(128).optional(),
   since: z.iso
     .datetime({ offset: true })
     .refine((value) => Number(value.slice(0, 4)) >= 1970, 'a time after 1970')
@@ -44,6 +45,7 @@ export function auditRoutes(audit: AuditQueries): Router {
       client_id: query.client_id,
       account_id: query.account_id,
       actor: query.actor,
+      request_id: query.request_id,
       since: query.since ? new Date(query.since) : undefined,
       beforeId: cursor,
       limit: query.limit + 1,

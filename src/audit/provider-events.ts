@@ -48,8 +48,14 @@ export interface ProviderAuditOptions {
  */
 export function auditProviderEvents(provider: Provider, audit: AuditLog, options: ProviderAuditOptions = {}): void {
   const emitter = provider as unknown as NodeJS.EventEmitter;
-  const write = (ctx: KoaContextWithOIDC, type: AuditType, extra: Partial<AuditEvent> = {}) =>
-    audit.recordLater({ ...origin(ctx), type, ...extra });
+  // The audit writes each provider request started; it answers only once they are stored (see the middleware below).
+  const writesOf = new WeakMap<object, Array<Promise<void>>>();
+  const write = (ctx: KoaContextWithOIDC, type: AuditType, extra: Partial<AuditEvent> = {}) => {
+    const stored = audit.record({ ...origin(ctx), type, ...extra });
+    const writes = ctx ? writesOf.get(ctx) : undefined;
+    if (writes) writes.push(stored);
+    else if (ctx) writesOf.set(ctx, [stored]);
+  };
 
   emitter.on('authorization.success', (ctx: KoaContextWithOIDC) => {
     const grant = ctx.oidc.entities.Grant as { jti?: string } | undefined;
@@ -101,9 +107,7 @@ export function auditProviderEvents(provider: Provider, audit: AuditLog, options
   }
 
   // Revocation and introspection emit no success event: a provider middleware looks at their outcome.
-  provider.use(async (koaCtx, next) => {
-    await next();
-    const ctx = koaCtx as KoaContextWithOIDC;
+  const afterResponse = (ctx: KoaContextWithOIDC): void => {
     if (ctx.status !== 200) return;
     const entities = (ctx.oidc?.entities ?? {}) as Record<string, { grantId?: string; jti?: string } | undefined>;
     if (ctx.oidc?.route === 'introspection') {
@@ -115,5 +119,17 @@ export function auditProviderEvents(provider: Provider, audit: AuditLog, options
     const kind = ['RefreshToken', 'AccessToken', 'ClientCredentials'].find((k) => entities[k]);
     if (!kind) return;
     write(ctx, 'OAuthRevoke', { details: { token_type: kind, grant_id: entities[kind]?.grantId } });
+  };
+
+  // Every response of the provider (tokens, codes, revocations, errors) leaves only after the audit rows of what it
+  // reports are stored: a crash between the two cannot leave an issued token without its event (test/faults/kill-9).
+  provider.use(async (koaCtx, next) => {
+    try {
+      await next();
+      afterResponse(koaCtx as KoaContextWithOIDC);
+    } finally {
+      const writes = writesOf.get(koaCtx);
+      if (writes) await Promise.all(writes);
+    }
   });
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'winston';
 import type { AuditEventWrite, AuditQueries } from '../queries/audit.js';
 import type { AuditEvent } from './types.js';
+import { groupCommit } from '../queries/group-commit.js';
 
 /** Keys that may carry a secret: never stored, whatever a caller passes (defence in depth). */
 const SECRET_KEY = /(token|secret|password|assertion|verifier|cookie|authorization)$|^code$/i;
@@ -30,49 +31,40 @@ const toRow = (event: AuditEvent): AuditEventWrite => ({
   details: scrub(event.details),
 });
 
-/** Events from provider listeners are written together, at most this long after they happen. */
-const BATCH_DELAY_MS = 50;
-const BATCH_SIZE = 200;
+/**
+ * Audit rows are written with group commit (src/queries/group-commit.ts): alone and at once while the database
+ * keeps up, together in one INSERT while a write is already running. Nothing waits on a timer, so a caller can
+ * afford to await its row before it answers (the provider's responses do: src/audit/provider-events.ts).
+ */
+const MAX_BATCH = 200;
+const MAX_IN_FLIGHT = 1;
 
 export function auditLog(queries: AuditQueries, logger: Logger) {
   const pending = new Set<Promise<void>>();
-  let batch: AuditEventWrite[] = [];
-  let timer: NodeJS.Timeout | undefined;
-
-  const insert = async (rows: AuditEventWrite[]): Promise<void> => {
-    try {
-      await queries.insert(...rows);
-    } catch (error) {
-      logger.error('audit write failed', { types: [...new Set(rows.map((row) => row.type))], count: rows.length, error: (error as Error).message });
-    }
-  };
-
-  /** Writes the queued events in one multi-row INSERT. */
-  const flushBatch = (): void => {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    if (!batch.length) return;
-    const rows = batch;
-    batch = [];
-    const write = insert(rows).finally(() => pending.delete(write));
-    pending.add(write);
-  };
+  const insertGrouped = groupCommit<AuditEventWrite>({
+    writeOne: (row) => queries.insert(row),
+    writeMany: (rows) => queries.insert(...rows),
+    maxInFlight: MAX_IN_FLIGHT,
+    maxBatch: MAX_BATCH,
+  });
 
   return {
-    /** Writes one event now (our services await it: the action and its event land together). */
-    record: (event: AuditEvent): Promise<void> => insert([toRow(event)]),
     /**
-     * For event listeners on the token endpoint's path: queued and written in batches (one INSERT for up to
-     * BATCH_SIZE events, BATCH_DELAY_MS later), so a busy token endpoint does not pay one write per request.
+     * Writes one event; settles once it is stored. Never rejects: a failed write is logged and does not fail the
+     * action that caused it (the action already happened).
      */
-    recordLater(event: AuditEvent): void {
-      batch.push(toRow(event));
-      if (batch.length >= BATCH_SIZE) flushBatch();
-      else timer ??= setTimeout(flushBatch, BATCH_DELAY_MS);
+    record(event: AuditEvent): Promise<void> {
+      const row = toRow(event);
+      const write = insertGrouped(row)
+        .catch((error: unknown) => {
+          logger.error('audit write failed', { type: row.type, error: (error as Error).message });
+        })
+        .finally(() => pending.delete(write));
+      pending.add(write);
+      return write;
     },
-    /** Writes what is queued and waits for every write in flight (tests, shutdown). */
+    /** Waits for every write in flight (tests, shutdown). */
     async flush(): Promise<void> {
-      flushBatch();
       await Promise.all([...pending]);
     },
   };

@@ -47,12 +47,25 @@ export function toProviderMetadata(row: ClientRow, keyring: KeyRing): Record<str
   return { ...row.metadata, client_id: row.client_id, workspace_id: row.workspace_id, ...(secret ? { client_secret: secret } : {}) };
 }
 
-/** The Client model's store for the oidc adapter: rows of the clients table. */
+/**
+ * The Client model's store for the oidc adapter: rows of the clients table. The client cache (src/clients/cache.ts)
+ * hands out the same row object until it changes, so its provider metadata is built once per row, not per request
+ * (frozen: the provider only reads it, and hashes it to find its own Client instance).
+ */
 export function clientArtifactStore(clients: ClientQueries, keyring: KeyRing): AdapterStores['clients'] {
+  const metadataOf = new WeakMap<ClientRow, Readonly<Record<string, unknown>>>();
+  const providerMetadata = (row: ClientRow) => {
+    let metadata = metadataOf.get(row);
+    if (!metadata) {
+      metadata = Object.freeze(toProviderMetadata(row, keyring));
+      metadataOf.set(row, metadata);
+    }
+    return metadata;
+  };
   return {
     async find(_model, clientId) {
       const row = await clients.find(clientId);
-      return row ? { payload: toProviderMetadata(row, keyring) } : undefined;
+      return row ? { payload: providerMetadata(row) } : undefined;
     },
     async upsert(_model, _clientId, payload) {
       await clients.upsert(toClientRow(payload, keyring));

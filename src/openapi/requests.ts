@@ -82,6 +82,7 @@ export const queryNotes: Record<string, string> = {
   client_id: 'only events about this client',
   account_id: 'only events about this user',
   actor: 'only events by this actor (`user:<id>`, `client:<client_id>`, `system`)',
+  request_id: 'only events caused by the request with this `X-Request-Id` (as the response and the access log carry it)',
   since: 'only events at or after this time',
   provider: 'only connections to this provider',
   purpose: 'which of the actor\'s connections to this provider',

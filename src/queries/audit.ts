@@ -23,6 +23,7 @@ export interface AuditFilter {
   client_id?: string;
   account_id?: string;
   actor?: string;
+  request_id?: string;
   since?: Date;
   /** Only events older than this id (the cursor). */
   beforeId?: string;
@@ -38,7 +39,7 @@ export function auditQueries(db: Knex) {
     /** Newest first, keyset-paginated on the id. */
     async list(filter: AuditFilter): Promise<AuditEventRow[]> {
       const q = db('audit_events').orderBy('id', 'desc').limit(filter.limit);
-      for (const key of ['type', 'client_id', 'account_id', 'actor'] as const) {
+      for (const key of ['type', 'client_id', 'account_id', 'actor', 'request_id'] as const) {
         if (filter[key] !== undefined) q.where(key, filter[key]);
       }
       if (filter.since) q.where('created_at', '>=', filter.since);

@@ -10,7 +10,8 @@
 export interface GroupCommitOptions<Row> {
   writeOne(row: Row): Promise<void>;
   writeMany(rows: Row[]): Promise<void>;
-  keyOf(row: Row): string;
+  /** Rows with the same key never share a statement; without it any rows may (plain inserts). */
+  keyOf?(row: Row): string;
   maxInFlight: number;
   maxBatch: number;
 }
@@ -31,9 +32,9 @@ export function groupCommit<Row>(options: GroupCommitOptions<Row>): (row: Row) =
     const batch: Array<Waiting<Row>> = [];
     const rest: Array<Waiting<Row>> = [];
     for (const entry of waiting) {
-      const key = keyOf(entry.row);
-      if (batch.length < maxBatch && !keys.has(key)) {
-        keys.add(key);
+      const key = keyOf?.(entry.row);
+      if (batch.length < maxBatch && (key === undefined || !keys.has(key))) {
+        if (key !== undefined) keys.add(key);
         batch.push(entry);
       } else rest.push(entry);
     }

@@ -154,9 +154,18 @@ test('filters, cursor pagination and bad input', async () => {
     if (walked.length > 5000) throw new Error('cursor does not end');
   } while (cursor);
   expect(walked).toEqual(all.map((e) => e.id));
+  // By request id: the X-Request-Id a caller sent is the one its events carry.
+  const traced = await fetch(`${server.url}/admin/workspaces`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await adminToken(server)}`, 'content-type': 'application/json', 'x-request-id': 'trace-audit-0001' },
+    body: JSON.stringify({ id: 'traced', name: 'Traced' }),
+  });
+  expect(traced.status).toBe(201);
+  expect((await events('&request_id=trace-audit-0001')).map((e) => [e.type, e.details.id ?? e.workspace_id])).toEqual([['WorkspaceCreate', 'traced']]);
+  expect(await events('&request_id=trace-audit-none')).toEqual([]);
 
   const overflow = Buffer.from(JSON.stringify({ k: '9999999999999999999' })).toString('base64url');
-  for (const query of ['?limit=1001', '?type=NoSuchType', '?since=yesterday', '?since=0000-01-01T00:00:00Z', '?cursor=abc', `?cursor=${overflow}`]) {
+  for (const query of ['?limit=1001', `?request_id=${'x'.repeat(129)}`, '?type=NoSuchType', '?since=yesterday', '?since=0000-01-01T00:00:00Z', '?cursor=abc', `?cursor=${overflow}`]) {
     const response = await admin.get(`/admin/audit${query}`);
     expect({ query, status: response.status, error: response.body.error }).toEqual({ query, status: 400, error: 'invalid_request' });
   }

@@ -22,6 +22,8 @@ interface Chain {
   refreshToken: string;
   accessToken: string;
   rotations: number;
+  /** The `X-Request-Id` of every refresh the client got an answer to (each must have its audit event). */
+  answeredRequestIds: string[];
   /** The kill cut a refresh of this chain short: the client never saw its answer. */
   lostInFlight: boolean;
 }
@@ -41,7 +43,7 @@ describeWith(['initdb', 'redis-server'], 'kill -9 under load', () => {
       const created = await admin.post('/admin/users', { email, password: PASSWORD });
       const user = { id: created.body.id as string, email };
       const { tokens } = await authorize(remote(rig.app.url), seeded.client, user, 'openid offline_access account integrations:token');
-      chains.push({ user, refreshToken: tokens.refresh_token!, accessToken: tokens.access_token, rotations: 0, lostInFlight: false });
+      chains.push({ user, refreshToken: tokens.refresh_token!, accessToken: tokens.access_token, rotations: 0, answeredRequestIds: [], lostInFlight: false });
     }
     // The first chain's user has a linked Google account too.
     await connectGoogle(rig, chains[0]!.accessToken);
@@ -59,8 +61,9 @@ describeWith(['initdb', 'redis-server'], 'kill -9 under load', () => {
     const refreshLoop = async (chain: Chain) => {
       while (!killed) {
         let response;
+        const requestId = `kill9-${chain.user.id}-${chain.rotations}`;
         try {
-          response = await postForm(server, '/token', { grant_type: 'refresh_token', refresh_token: chain.refreshToken }, client);
+          response = await postForm(server, '/token', { grant_type: 'refresh_token', refresh_token: chain.refreshToken }, client, { 'x-request-id': requestId });
         } catch {
           chain.lostInFlight = true; // the connection died with the server: no answer
           return;
@@ -69,6 +72,7 @@ describeWith(['initdb', 'redis-server'], 'kill -9 under load', () => {
         chain.refreshToken = response.body.refresh_token;
         chain.accessToken = response.body.access_token;
         chain.rotations += 1;
+        chain.answeredRequestIds.push(requestId);
       }
     };
     // Other traffic at the same time: client_credentials grants, introspections, token vending.
@@ -105,6 +109,17 @@ describeWith(['initdb', 'redis-server'], 'kill -9 under load', () => {
       expect(grants.status).toBe(200);
       expect(grants.body.items).toEqual([expect.objectContaining({ client_id: client.client_id })]);
     }
+    // Every refresh a client got an answer to has its audit event: the provider answers only once the event is stored.
+    const adminApi = api(server, await clientCredentialsToken(server, rig.app.admin, 'admin'));
+    const answered = chains.flatMap((chain) => chain.answeredRequestIds);
+    const audited = await Promise.all(
+      answered.map(async (requestId) => {
+        const events = await adminApi.get(`/admin/audit?request_id=${requestId}`);
+        return { requestId, events: events.body.items.map((event: { type: string; outcome: string }) => `${event.type}:${event.outcome}`) };
+      }),
+    );
+    expect(audited.filter((entry) => entry.events.join() !== 'OAuthTokenRefresh:success')).toEqual([]);
+    expect(answered.length).toBeGreaterThanOrEqual(5 * CHAINS);
     // The linked account still vends its token.
     expect((await vendGoogle(rig, chains[0]!.accessToken)).status).toBe(200);
     // Clients still authenticate; the admin API sees every user.

@@ -59,8 +59,14 @@ export async function authorize(server: TestServer, client: { client_id: string;
 }
 
 /** POST a form to a server endpoint with HTTP Basic client credentials; returns status and JSON. */
-export async function postForm(server: TestServer, path: string, form: Record<string, string>, client?: { client_id: string; client_secret?: string }) {
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+export async function postForm(
+  server: TestServer,
+  path: string,
+  form: Record<string, string>,
+  client?: { client_id: string; client_secret?: string },
+  extraHeaders: Record<string, string> = {},
+) {
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...extraHeaders };
   const body = new URLSearchParams(form);
   if (client?.client_secret) headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`).toString('base64')}`;
   else if (client) body.set('client_id', client.client_id);
