@@ -6,7 +6,7 @@ import { api, clientCredentialsToken } from '../support/api.js';
 import { buildApp, startAppProcess, type AppProcess } from '../support/app-process.js';
 import { Browser, findForm } from '../support/browser.js';
 import { authorize, PASSWORD, REDIRECT_URI } from '../support/flow.js';
-import { startPrivatePostgres, startPrivateRedis, type PrivateService } from '../support/private-services.js';
+import { startPrivatePostgres, startPrivateRedis, startPrivateRedisCluster, type PrivateService } from '../support/private-services.js';
 import type { TestServer } from '../support/server.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 
@@ -24,6 +24,8 @@ export interface FaultRigOptions {
   /** Extra environment for the server. */
   env?: Record<string, string>;
   upstream?: boolean;
+  /** Redis as a private three-node Redis Cluster instead of one node. */
+  redisCluster?: boolean;
 }
 
 export async function startFaultRig(options: FaultRigOptions = {}): Promise<FaultRig> {
@@ -33,7 +35,7 @@ export async function startFaultRig(options: FaultRigOptions = {}): Promise<Faul
   try {
     const postgres = await startPrivatePostgres();
     started.push(postgres);
-    const redis = await startPrivateRedis();
+    const redis = options.redisCluster ? await startPrivateRedisCluster() : await startPrivateRedis();
     started.push(redis);
     const env = { ...options.env };
     let upstream: Upstream | undefined;

@@ -142,8 +142,11 @@ async function isReady(bin: string, port: number): Promise<boolean> {
   });
 }
 
-/** A private `redis-server` on a free loopback port, in memory only (no RDB, no AOF: a restart starts empty). */
-export async function startPrivateRedis(): Promise<PrivateService> {
+/**
+ * A private `redis-server` on a free loopback port, in memory only (no RDB, no AOF: a restart starts empty).
+ * `cluster`: a Redis Cluster node (its cluster config file, which survives a restart, in its folder).
+ */
+export async function startPrivateRedis(options: { cluster?: boolean } = {}): Promise<PrivateService> {
   const bin = services.redisServerPath;
   if (!bin) throw new Error('no redis-server (apt-get install redis-server)');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'oauth-hub-redis-'));
@@ -152,8 +155,9 @@ export async function startPrivateRedis(): Promise<PrivateService> {
   const port = await freePort();
   const output = { text: '' };
   let running: Running | undefined;
+  const clusterArgs = options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000'] : [];
   const start = async () => {
-    running = spawnWrapped(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], output);
+    running = spawnWrapped(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...clusterArgs], output);
     await waitUntil('private redis', () => accepts(port), running, () => output.text);
   };
   await start();
@@ -169,4 +173,53 @@ export async function startPrivateRedis(): Promise<PrivateService> {
       cleanups.delete(cleanup);
     },
   };
+}
+
+/**
+ * A private three-node Redis Cluster (no replicas), for tests that stop and restart all of it. `url` is the comma
+ * list REDIS_URL takes; `start` brings every node back on its port with its cluster config, and resolves once the
+ * cluster is whole again (`cluster_state:ok` on every node). The data is gone after a restart, as with one node.
+ */
+export async function startPrivateRedisCluster(size = 3): Promise<PrivateService> {
+  const nodes: PrivateService[] = [];
+  const destroyAll = () => Promise.all(nodes.map((node) => node.destroy()));
+  const clusterOk = async () => (await Promise.all(nodes.map((node) => redisCli(node.port, 'cluster', 'info')))).every((info) => /^cluster_state:ok/m.test(info));
+  const untilOk = async () => {
+    const deadline = Date.now() + 30_000;
+    while (!(await clusterOk())) {
+      if (Date.now() > deadline) throw new Error(`the private Redis Cluster did not reach cluster_state:ok:\n${nodes.map((node) => node.log()).join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  try {
+    for (let i = 0; i < size; i += 1) nodes.push(await startPrivateRedis({ cluster: true }));
+    await redisCli(nodes[0]!.port, '--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes');
+    await untilOk();
+  } catch (error) {
+    await destroyAll();
+    throw error;
+  }
+  return {
+    url: nodes.map((node) => node.url).join(','),
+    port: nodes[0]!.port,
+    async start() {
+      await Promise.all(nodes.map((node) => node.start()));
+      await untilOk();
+    },
+    stop: async () => void (await Promise.all(nodes.map((node) => node.stop()))),
+    log: () => nodes.map((node) => node.log()).join('\n'),
+    destroy: async () => void (await destroyAll()),
+  };
+}
+
+/** `redis-cli` against a loopback port; its output (a failure to connect is an empty answer, not an error). */
+function redisCli(port: number, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('exit', (code) => (args[0] === '--cluster' && code !== 0 ? reject(new Error(`redis-cli ${args.join(' ')}: ${out}`)) : resolve(out)));
+  });
 }
