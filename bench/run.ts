@@ -73,7 +73,7 @@ async function measure(scenario: Scenario, server: ServerChild, opts: Options) {
   if (opts.profileDir) {
     const file = path.join(opts.profileDir, `${scenario.name.replace(/\W+/g, '-')}.${server.kind}.cpuprofile`);
     await server.call({ op: 'profile-stop', file });
-    log(`  profile: ${file}`);
+    log(`  profile: ${file} (and .heapprofile)`);
   }
   log(`  ${server.kind}: ${result.rps.toFixed(1)}/s p50 ${result.p50} ms p99 ${result.p99} ms cpu ${result.cpuMsPerRequest.toFixed(2)} ms/req non-2xx ${result.non2xx} errors ${result.errors}`);
   return result;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { area } from './profile-areas.js';
 
 /**
  * Where the time goes in a .cpuprofile written by `npm run bench -- --profile DIR`: self time by area
@@ -15,18 +16,6 @@ interface Profile {
   nodes: Node[];
   samples: number[];
   timeDeltas: number[];
-}
-
-function area(url: string, name: string): string {
-  if (name === '(idle)') return 'idle';
-  if (name === '(garbage collector)') return 'GC';
-  if (name === '(program)') return 'V8/native (program)';
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
-  if (pkg) return pkg;
-  if (url.includes('/dist/src/')) return `ours: ${url.split('/dist/src/')[1]!.split('/')[0]}`;
-  if (url.startsWith('node:')) return `node: ${url.slice(5).split('/')[0]}`;
-  if (!url) return `native: ${name || '(anonymous)'}`;
-  return path.basename(url);
 }
 
 const [file, topArg] = process.argv.slice(2);
