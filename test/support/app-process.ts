@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,12 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { freePort } from './dovecot.js';
 import { TEST_ENCRYPTION_KEYS } from './services.js';
+import { isRunning, spawnWatched, stopWatched, type WatchedProcess } from './watched-process.js';
 
 /**
  * The real server (`node dist/src/main.js`, as `npm start` runs it) as a child process, for tests that kill it.
  * It is compiled once per test file into a private folder (type-stripping only: `npm run typecheck` checks the
- * types), never into the shared `dist/`. The child runs under a watcher like the private services
- * (test/support/private-services.ts), so a dying jest worker takes it along.
+ * types), never into the shared `dist/`. The child is watched (test/support/watched-process.ts), so a dying jest
+ * worker takes it along.
  */
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -60,8 +61,6 @@ export interface AppProcessOptions {
   env?: Record<string, string>;
 }
 
-const WRAPPER = ['exec 3<&0', '(read _ <&3; kill -KILL $$ 2>/dev/null) &', 'exec "$@" </dev/null 3<&-'].join('\n');
-
 export async function startAppProcess(build: AppBuild, options: AppProcessOptions): Promise<AppProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -81,37 +80,24 @@ export async function startAppProcess(build: AppBuild, options: AppProcessOption
     LOG_LEVEL: 'info',
     ...options.env,
   };
-  let log = '';
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
-  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+  const log = { text: '' };
+  let app: WatchedProcess | undefined;
+  const running = () => isRunning(app);
 
   const start = async () => {
     if (running()) throw new Error('the app is already running');
-    child = spawn('/bin/sh', ['-c', WRAPPER, 'wrapper', process.execPath, build.main], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const append = (chunk: Buffer) => {
-      log = (log + chunk.toString('utf8')).slice(-200_000);
-    };
-    child.stdout!.on('data', append);
-    child.stderr!.on('data', append);
-    const current = child;
-    exited = new Promise((resolve) => current.once('exit', () => resolve()));
+    app = spawnWatched(process.execPath, [build.main], { orphanSignal: 'KILL', env, sink: log, keepChars: 200_000 });
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      if (!running()) throw new Error(`the app exited during start:\n${log.slice(-4000)}`);
+      if (!running()) throw new Error(`the app exited during start:\n${log.text.slice(-4000)}`);
       const up = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
       if (up) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await kill();
-    throw new Error(`the app did not answer /healthz in time:\n${log.slice(-4000)}`);
+    throw new Error(`the app did not answer /healthz in time:\n${log.text.slice(-4000)}`);
   };
-  const kill = async () => {
-    if (!child || !running()) return;
-    child.kill('SIGKILL');
-    await exited;
-    child.stdin?.destroy();
-  };
+  const kill = () => stopWatched(app, 'SIGKILL');
 
   const destroy = async () => {
     await kill();
@@ -121,5 +107,5 @@ export async function startAppProcess(build: AppBuild, options: AppProcessOption
     await destroy();
     throw error;
   });
-  return { url, admin, start, kill, running, output: () => log, destroy };
+  return { url, admin, start, kill, running, output: () => log.text, destroy };
 }

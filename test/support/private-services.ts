@@ -1,19 +1,19 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './dovecot.js';
 import { services } from './services.js';
+import { spawnWatched, stopWatched, type WatchedProcess } from './watched-process.js';
 
 /**
  * A private Postgres (from `initdb`, in a temp folder) and a private `redis-server`, each on a free loopback port,
  * for tests that stop and restart them. Never the machine's shared services.
  *
- * Each server runs under a tiny sh wrapper that `exec`s it (so the child's pid is the server's) after starting a
- * watcher on our end of a pipe: when this process goes away in any way (a killed jest worker included) the pipe
- * closes and the watcher stops the server, so nothing is left running. The folders are removed by `destroy()` and,
- * as a last resort, at process exit.
+ * Each server runs watched (test/support/watched-process.ts): when this process goes away in any way, the server is
+ * stopped too, so nothing is left running. The folders are removed by `destroy()` and, as a last resort, at process
+ * exit.
  */
 
 export interface PrivateService {
@@ -34,44 +34,15 @@ process.once('exit', () => {
   for (const cleanup of cleanups) cleanup();
 });
 
-// `exec` keeps the pid: the watcher's `$$` is the server itself. Stdin (kept as fd 3, since a background job's
-// stdin is /dev/null) is the pipe from this process.
-const WRAPPER = ['exec 3<&0', '(read _ <&3; kill -TERM $$ 2>/dev/null) &', 'exec "$@" </dev/null 3<&-'].join('\n');
-
-interface Running {
-  child: ChildProcess;
-  exited: Promise<void>;
-}
-
-function spawnWrapped(command: string, args: string[], output: { text: string }, user?: { uid: number; gid: number }): Running {
-  const child = spawn('/bin/sh', ['-c', WRAPPER, 'wrapper', command, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...user });
-  const append = (chunk: Buffer) => {
-    output.text = (output.text + chunk.toString('utf8')).slice(-20_000);
-  };
-  child.stdout!.on('data', append);
-  child.stderr!.on('data', append);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { child, exited };
-}
-
-async function stopRunning(running: Running | undefined, signal: NodeJS.Signals, timeoutMs = 15_000): Promise<void> {
-  if (!running || running.child.exitCode !== null || running.child.signalCode !== null) return;
-  running.child.kill(signal);
-  const timer = setTimeout(() => running.child.kill('SIGKILL'), timeoutMs);
-  await running.exited;
-  clearTimeout(timer);
-  running.child.stdin?.destroy(); // lets the watcher go
-}
-
 /** Resolves once `probe` succeeds; fails early when the server exits. */
-async function waitUntil(what: string, probe: () => Promise<boolean>, running: Running, log: () => string, timeoutMs = 30_000): Promise<void> {
+async function waitUntil(what: string, probe: () => Promise<boolean>, running: WatchedProcess, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (running.child.exitCode !== null) throw new Error(`${what} exited with code ${running.child.exitCode}:\n${log()}`);
+    if (running.child.exitCode !== null) throw new Error(`${what} exited with code ${running.child.exitCode}:\n${running.output()}`);
     if (await probe()) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`${what} did not come up in ${timeoutMs} ms:\n${log()}`);
+  throw new Error(`${what} did not come up in ${timeoutMs} ms:\n${running.output()}`);
 }
 
 /** A TCP connection to the port succeeds (the server accepts). */
@@ -108,23 +79,23 @@ export async function startPrivatePostgres(): Promise<PrivateService> {
   execFileSync(`${bin}/initdb`, ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'], { stdio: 'pipe', ...user });
   const port = await freePort();
   const output = { text: '' };
-  let running: Running | undefined;
+  let running: WatchedProcess | undefined;
   const args = ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${sockets}`, '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=100'];
 
   const start = async () => {
-    running = spawnWrapped(`${bin}/postgres`, args, output, user);
+    running = spawnWatched(`${bin}/postgres`, args, { orphanSignal: 'TERM', user, sink: output });
     const current = running;
-    await waitUntil('private postgres', async () => (await accepts(port)) && isReady(bin, port), current, () => output.text);
+    await waitUntil('private postgres', async () => (await accepts(port)) && isReady(bin, port), current);
   };
   await start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     start,
-    stop: () => stopRunning(running, 'SIGINT'), // fast shutdown
+    stop: () => stopWatched(running, 'SIGINT'), // fast shutdown
     log: () => output.text,
     async destroy() {
-      await stopRunning(running, 'SIGQUIT');
+      await stopWatched(running, 'SIGQUIT');
       cleanup();
       cleanups.delete(cleanup);
     },
@@ -154,21 +125,21 @@ export async function startPrivateRedis(options: { cluster?: boolean } = {}): Pr
   cleanups.add(cleanup);
   const port = await freePort();
   const output = { text: '' };
-  let running: Running | undefined;
+  let running: WatchedProcess | undefined;
   const clusterArgs = options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000'] : [];
   const start = async () => {
-    running = spawnWrapped(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...clusterArgs], output);
-    await waitUntil('private redis', () => accepts(port), running, () => output.text);
+    running = spawnWatched(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...clusterArgs], { orphanSignal: 'TERM', sink: output });
+    await waitUntil('private redis', () => accepts(port), running);
   };
   await start();
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     start,
-    stop: () => stopRunning(running, 'SIGTERM'),
+    stop: () => stopWatched(running, 'SIGTERM'),
     log: () => output.text,
     async destroy() {
-      await stopRunning(running, 'SIGKILL');
+      await stopWatched(running, 'SIGKILL');
       cleanup();
       cleanups.delete(cleanup);
     },
