@@ -50,11 +50,12 @@ export function auditProviderEvents(provider: Provider, audit: AuditLog, options
   const emitter = provider as unknown as NodeJS.EventEmitter;
   // The audit writes each provider request started; it answers only once they are stored (see the middleware below).
   const writesOf = new WeakMap<object, Array<Promise<void>>>();
+  // Every event listened to below is emitted with the provider's context, in code its request awaits.
   const write = (ctx: KoaContextWithOIDC, type: AuditType, extra: Partial<AuditEvent> = {}) => {
     const stored = audit.record({ ...origin(ctx), type, ...extra });
-    const writes = ctx ? writesOf.get(ctx) : undefined;
+    const writes = writesOf.get(ctx);
     if (writes) writes.push(stored);
-    else if (ctx) writesOf.set(ctx, [stored]);
+    else writesOf.set(ctx, [stored]);
   };
 
   emitter.on('authorization.success', (ctx: KoaContextWithOIDC) => {
@@ -123,13 +124,14 @@ export function auditProviderEvents(provider: Provider, audit: AuditLog, options
 
   // Every response of the provider (tokens, codes, revocations, errors) leaves only after the audit rows of what it
   // reports are stored: a crash between the two cannot leave an issued token without its event (test/faults/kill-9).
+  // The wait is bounded (AuditLog.settle): a stuck audit INSERT delays answers, it does not stop them.
   provider.use(async (koaCtx, next) => {
     try {
       await next();
       afterResponse(koaCtx as KoaContextWithOIDC);
     } finally {
       const writes = writesOf.get(koaCtx);
-      if (writes) await Promise.all(writes);
+      if (writes) await audit.settle(writes);
     }
   });
 }

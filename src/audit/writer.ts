@@ -10,7 +10,9 @@ function scrub(details: Record<string, unknown> | undefined): Record<string, unk
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(details ?? {})) {
     if (value === undefined || SECRET_KEY.test(key)) continue;
-    out[key] = value !== null && typeof value === 'object' && !Array.isArray(value) ? scrub(value as Record<string, unknown>) : value;
+    // Postgres refuses U+0000 in text and jsonb: one such character would fail the row (and its whole batch).
+    if (typeof value === 'string') out[key] = value.replaceAll('\u0000', '');
+    else out[key] = value !== null && typeof value === 'object' && !Array.isArray(value) ? scrub(value as Record<string, unknown>) : value;
   }
   return out;
 }
@@ -38,8 +40,16 @@ const toRow = (event: AuditEvent): AuditEventWrite => ({
  */
 const MAX_BATCH = 200;
 const MAX_IN_FLIGHT = 1;
+/** How long an answer waits for its events at most: a stuck database must not hold every answer forever. */
+const MAX_WAIT_MS = 5_000;
+/** While writes fail (Postgres down), one log line per this long, with the count, instead of one per event. */
+const FAILURE_LOG_EVERY_MS = 10_000;
 
-export function auditLog(queries: AuditQueries, logger: Logger) {
+export interface AuditLogOptions {
+  maxWaitMs?: number;
+}
+
+export function auditLog(queries: AuditQueries, logger: Logger, { maxWaitMs = MAX_WAIT_MS }: AuditLogOptions = {}) {
   const pending = new Set<Promise<void>>();
   const insertGrouped = groupCommit<AuditEventWrite>({
     writeOne: (row) => queries.insert(row),
@@ -47,6 +57,15 @@ export function auditLog(queries: AuditQueries, logger: Logger) {
     maxInFlight: MAX_IN_FLIGHT,
     maxBatch: MAX_BATCH,
   });
+  let failedSinceLog = 0;
+  let loggedAt = -Infinity;
+  const failed = (type: string, error: unknown) => {
+    failedSinceLog += 1;
+    if (Date.now() - loggedAt < FAILURE_LOG_EVERY_MS) return;
+    logger.error('audit write failed', { type, failed: failedSinceLog, error: (error as Error)?.message });
+    loggedAt = Date.now();
+    failedSinceLog = 0;
+  };
 
   return {
     /**
@@ -54,14 +73,31 @@ export function auditLog(queries: AuditQueries, logger: Logger) {
      * action that caused it (the action already happened).
      */
     record(event: AuditEvent): Promise<void> {
-      const row = toRow(event);
+      let row: AuditEventWrite;
+      try {
+        row = toRow(event);
+      } catch (error) {
+        failed(event.type, error);
+        return Promise.resolve();
+      }
       const write = insertGrouped(row)
-        .catch((error: unknown) => {
-          logger.error('audit write failed', { type: row.type, error: (error as Error).message });
-        })
+        .catch((error: unknown) => failed(row.type, error))
         .finally(() => pending.delete(write));
       pending.add(write);
       return write;
+    },
+    /**
+     * Waits for these writes, at most `maxWaitMs` (then logs that an answer left before its events were stored;
+     * the writes go on).
+     */
+    async settle(writes: Array<Promise<void>>): Promise<void> {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), maxWaitMs);
+      });
+      const outcome = await Promise.race([Promise.all(writes), late]);
+      clearTimeout(timer);
+      if (outcome === 'late') logger.warn('answered before its audit events were stored', { events: writes.length, waited_ms: maxWaitMs });
     },
     /** Waits for every write in flight (tests, shutdown). */
     async flush(): Promise<void> {

@@ -50,14 +50,16 @@ export function toProviderMetadata(row: ClientRow, keyring: KeyRing): Record<str
 /**
  * The Client model's store for the oidc adapter: rows of the clients table. The client cache (src/clients/cache.ts)
  * hands out the same row object until it changes, so its provider metadata is built once per row, not per request
- * (frozen: the provider only reads it, and hashes it to find its own Client instance).
+ * (the adapter hands the provider a copy). Not for a secret kept encrypted (an HMAC key): that is decrypted per
+ * request and not kept here in plaintext (DESIGN.md, "Security rules").
  */
 export function clientArtifactStore(clients: ClientQueries, keyring: KeyRing): AdapterStores['clients'] {
-  const metadataOf = new WeakMap<ClientRow, Readonly<Record<string, unknown>>>();
+  const metadataOf = new WeakMap<ClientRow, Record<string, unknown>>();
   const providerMetadata = (row: ClientRow) => {
+    if (row.secret_encrypted) return toProviderMetadata(row, keyring);
     let metadata = metadataOf.get(row);
     if (!metadata) {
-      metadata = Object.freeze(toProviderMetadata(row, keyring));
+      metadata = toProviderMetadata(row, keyring);
       metadataOf.set(row, metadata);
     }
     return metadata;

@@ -31,6 +31,15 @@ describe('group commit (scheduling)', () => {
     expect(writer.statements).toEqual([['a'], ['b'], ['c', 'd', 'e'], ['c#again', 'f']]);
   });
 
+  test('without keyOf (plain inserts, the audit log): equal rows may share a statement, in the order they came', async () => {
+    const writer = recordingWriter();
+    const write = groupCommit<string>({ writeOne: (row) => writer.run([row]), writeMany: writer.run, maxInFlight: 1, maxBatch: 3 });
+    const done = ['a', 'b', 'b', 'b', 'c'].map((row) => write(row));
+    await writer.releaseAll();
+    await Promise.all(done);
+    expect(writer.statements).toEqual([['a'], ['b', 'b', 'b'], ['c']]);
+  });
+
   test('a statement that fails is retried row by row: only the bad row fails its caller', async () => {
     const writer = recordingWriter((rows) => rows.includes('bad'));
     const write = groupCommit<string>({ writeOne: (row) => writer.run([row]), writeMany: writer.run, keyOf: (row) => row, maxInFlight: 1, maxBatch: 10 });

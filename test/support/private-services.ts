@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './dovecot.js';
 import { services } from './services.js';
-import { spawnWatched, stopWatched, type WatchedProcess } from './watched-process.js';
+import { isRunning, spawnWatched, stopWatched, type WatchedProcess } from './watched-process.js';
 
 /**
  * A private Postgres (from `initdb`, in a temp folder) and a private `redis-server`, each on a free loopback port,
@@ -38,7 +38,7 @@ process.once('exit', () => {
 async function waitUntil(what: string, probe: () => Promise<boolean>, running: WatchedProcess, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (running.child.exitCode !== null) throw new Error(`${what} exited with code ${running.child.exitCode}:\n${running.output()}`);
+    if (!isRunning(running)) throw new Error(`${what} exited (${running.child.exitCode ?? running.child.signalCode}):\n${running.output()}`);
     if (await probe()) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -126,7 +126,10 @@ export async function startPrivateRedis(options: { cluster?: boolean } = {}): Pr
   const port = await freePort();
   const output = { text: '' };
   let running: WatchedProcess | undefined;
-  const clusterArgs = options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000'] : [];
+  // The cluster bus gets a free port of its own: by default it is port + 10000, which fails for a port above 55535.
+  const clusterArgs = options.cluster
+    ? ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000', '--cluster-port', String(await freePort())]
+    : [];
   const start = async () => {
     running = spawnWatched(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...clusterArgs], { orphanSignal: 'TERM', sink: output });
     await waitUntil('private redis', () => accepts(port), running);
@@ -183,10 +186,15 @@ export async function startPrivateRedisCluster(size = 3): Promise<PrivateService
   };
 }
 
-/** `redis-cli` against a loopback port; its output (a failure to connect is an empty answer, not an error). */
+/**
+ * `redis-cli` (next to `redis-server`) against a loopback port: its output. Only `--cluster` commands fail on a
+ * non-zero exit; for the others a node that does not answer gives its error text, which the callers read as "not
+ * yet". Killed after 10 s.
+ */
 function redisCli(port: number, ...args: string[]): Promise<string> {
+  const cli = path.join(path.dirname(services.redisServerPath ?? '/usr/bin/redis-server'), 'redis-cli');
   return new Promise((resolve, reject) => {
-    const child = spawn('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cli, ['-h', '127.0.0.1', '-p', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));

@@ -3,7 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 /**
  * A child process that cannot outlive this one: it runs under a tiny sh wrapper that `exec`s it (so the child's pid
  * is the program's) after starting a watcher on our end of a pipe. When this process goes away in any way (a killed
- * jest worker included) the pipe closes and the watcher sends `orphanSignal` to the program. Used for the private
+ * jest worker included) the pipe closes and the watcher sends `orphanSignal` to the program. When the program exits
+ * first, we tell the watcher `done`, and it leaves without signalling a pid that may by then be another process's.
+ * Used for the private
  * Postgres and Redis (test/support/private-services.ts) and the server process of the fault tests
  * (test/support/app-process.ts).
  */
@@ -24,7 +26,8 @@ export interface WatchedOptions {
 }
 
 // Stdin (kept as fd 3, since a background job's stdin is /dev/null) is the pipe from this process.
-const wrapper = (signal: string) => ['exec 3<&0', `(read _ <&3; kill -${signal} $$ 2>/dev/null) &`, 'exec "$@" </dev/null 3<&-'].join('\n');
+const wrapper = (signal: string) =>
+  ['exec 3<&0', `(read -r line <&3; [ "$line" = done ] || kill -${signal} $$ 2>/dev/null) &`, 'exec "$@" </dev/null 3<&-'].join('\n');
 
 export function spawnWatched(command: string, args: string[], options: WatchedOptions): WatchedProcess {
   const child = spawn('/bin/sh', ['-c', wrapper(options.orphanSignal), 'wrapper', command, ...args], {
@@ -39,7 +42,13 @@ export function spawnWatched(command: string, args: string[], options: WatchedOp
   };
   child.stdout!.on('data', append);
   child.stderr!.on('data', append);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      child.stdin?.end('done\n');
+      resolve();
+    }),
+  );
+  child.stdin?.on('error', () => {}); // the watcher may be gone already (EPIPE)
   return { child, exited, output: () => sink.text };
 }
 
@@ -54,5 +63,4 @@ export async function stopWatched(watched: WatchedProcess | undefined, signal: N
   const timer = setTimeout(() => watched.child.kill('SIGKILL'), timeoutMs);
   await watched.exited;
   clearTimeout(timer);
-  watched.child.stdin?.destroy();
 }
