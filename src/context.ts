@@ -1,4 +1,4 @@
-import type Provider from 'oidc-provider';
+import Provider from 'oidc-provider';
 import type { Logger } from 'winston';
 import type { Config } from './config.js';
 import { accountService, type AccountService } from './accounts/service.js';
@@ -131,6 +131,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
       refreshTokenReuseGraceSeconds: config.refreshTokenReuseGraceSeconds,
       logger,
       sealer: keyring,
+      // oidc-provider's own request context (its AsyncLocalStorage; a public static in its types).
+      currentRoute: () => Provider.ctx?.oidc?.route,
     });
 
     await ensureSigningKeys(queries.signingKeys, keyring);

@@ -77,6 +77,8 @@ export interface AdapterOptions {
   logger: Logger;
   /** Encrypts/decrypts artifact values that must be recoverable (see FIND_BY_MODELS). */
   sealer: { encrypt(plaintext: string, aad: string): string; decrypt(ciphertext: string, aad: string): string };
+  /** The provider route of the request being served (`Provider.ctx?.oidc?.route`), when there is one. */
+  currentRoute?: () => string | undefined;
 }
 
 /** Builds the adapter class handed to oidc-provider (`adapter` option). */
@@ -166,7 +168,9 @@ export function createAdapterClass(options: AdapterOptions): new (name: string) 
      * and the durable store is asked as before. Keys are hashes of random values, so a hit rules out any other kind.
      */
     async #isAccessToken(key: string): Promise<boolean> {
-      if (!stores.accessTokenCache) return false;
+      // The token endpoint looks a value up as a refresh token only for the refresh grant: asking Redis whether it
+      // is an access token would cost every refresh a round trip for nothing (docs/performance.md, fourth round).
+      if (!stores.accessTokenCache || options.currentRoute?.() === 'token') return false;
       const found = await stores.accessTokenCache.find(ACCESS_TOKEN_NAMESPACE, key).catch(() => undefined);
       return found !== undefined;
     }
