@@ -104,7 +104,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
   try {
     const applied = await migrateLatest(database.db);
     if (applied.length) logger.info('database migrated', { applied });
-    const baseQueries = createQueries(database.db);
+    const baseQueries = createQueries(database.db, database.statements);
     // Client rows are read on every token request: kept in process briefly, dropped on every write (src/clients/cache.ts).
     cachedClients = clientCache({ clients: baseQueries.clients, clock, logger });
     // So is the account of every refresh (findAccount): src/accounts/cache.ts.

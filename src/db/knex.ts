@@ -34,10 +34,27 @@ const knexLog = (logger: Logger) => {
   };
 };
 
+/** Runs one named prepared statement on a pooled connection (src/queries/prepared.ts). A `pg.Pool` is one. */
+export interface StatementRunner {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+
 export interface Database {
   db: Knex;
   kind: 'postgres' | 'pglite';
+  /** Postgres only: the pool of the hot prepared statements (absent on PGlite, where they go through `db`). */
+  statements?: StatementRunner;
   close(): Promise<void>;
+}
+
+/**
+ * DATABASE_POOL_MAX connections in all: half for the hot prepared statements, the rest for knex (at least one each).
+ * The statements run on a plain `pg.Pool` rather than through knex's pool: each knex acquire and release cost about
+ * 30 promises and a tenth of the Postgres path's CPU on the token endpoint (docs/performance.md, fourth round).
+ */
+export function splitPool(poolMax: number): { knex: number; statements: number } {
+  const statements = Math.max(1, Math.ceil(poolMax / 2));
+  return { knex: Math.max(1, poolMax - statements), statements };
 }
 
 /**
@@ -54,15 +71,20 @@ export async function openDatabase(config: Config, logger?: Logger): Promise<Dat
     } finally {
       await bootstrap.destroy();
     }
+    const sizes = splitPool(poolMax);
     const db = knexFactory({
       client: 'pg',
       connection: url,
       searchPath: [schema],
-      pool: { min: 0, max: poolMax },
+      pool: { min: 0, max: sizes.knex },
       acquireConnectionTimeout: 10_000,
       ...(logger ? { log: knexLog(logger) } : {}),
     });
-    return { db, kind: 'postgres', close: () => db.destroy() };
+    // The schema is validated as a plain identifier (src/config.ts): safe in the startup options.
+    const statements = new pg.Pool({ connectionString: url, max: sizes.statements, options: `-c search_path=${schema}`, connectionTimeoutMillis: 10_000 });
+    // An idle connection that dies (Postgres restarted) is dropped by the pool; without a listener it would crash us.
+    statements.on('error', (error) => logger?.warn('database', { detail: `idle connection lost: ${error.message}` }));
+    return { db, kind: 'postgres', statements, close: async () => void (await Promise.all([db.destroy(), statements.end()])) };
   }
   const dataDir = path.resolve(config.dataDir, 'pgdata');
   mkdirSync(dataDir, { recursive: true });

@@ -10,10 +10,11 @@ const POSTGRES_UNAVAILABLE = /^(08...|57P0[123]|53300)$/;
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
 // knex: pool acquire timeout; ioredis: a command given up after its reconnection attempts, a cluster with no node.
 const ERROR_NAMES = new Set(['KnexTimeoutError', 'MaxRetriesPerRequestError', 'ClusterAllFailedError']);
-// pg and ioredis messages for a connection that went away under a query, or for a command refused or unanswered
+// pg and ioredis messages for a connection that went away under a query (or a pg.Pool that could not get one in
+// time), or for a command refused or unanswered
 // while ioredis reconnects (src/db/redis.ts: no offline queue, a command timeout).
 const MESSAGES =
-  /^(Connection terminated( unexpectedly)?|Connection is closed\.|Client has encountered a connection error and is not queryable|Command timed out|(Stream isn't writeable|Cluster isn't ready) and enableOfflineQueue options is false)$/;
+  /^(Connection terminated( unexpectedly)?|timeout exceeded when trying to connect|Connection is closed\.|Client has encountered a connection error and is not queryable|Command timed out|(Stream isn't writeable|Cluster isn't ready) and enableOfflineQueue options is false)$/;
 
 export function isStoreUnavailable(thrown: unknown): boolean {
   if (!thrown || typeof thrown !== 'object') return false;

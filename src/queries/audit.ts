@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import type { StatementRunner } from '../db/knex.js';
+import { preparedStatements } from './prepared.js';
 
 export interface AuditEventWrite {
   type: string;
@@ -30,11 +32,28 @@ export interface AuditFilter {
   limit: number;
 }
 
-export function auditQueries(db: Knex) {
+export function auditQueries(db: Knex, statements?: StatementRunner) {
+  // Every token request writes an event: one prepared statement for any number of rows (one array per column).
+  const insertRows = preparedStatements(db, statements)(
+    'audit_events_insert_many',
+    `INSERT INTO audit_events (type, outcome, actor, workspace_id, client_id, account_id, ip, request_id, details)
+     SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::jsonb[])`,
+  );
   return {
     async insert(...events: AuditEventWrite[]): Promise<void> {
       if (!events.length) return;
-      await db('audit_events').insert(events.map((event) => ({ ...event, details: JSON.stringify(event.details ?? {}) })));
+      const column = <K extends keyof AuditEventWrite>(key: K) => events.map((event) => event[key] ?? null);
+      await insertRows([
+        column('type'),
+        column('outcome'),
+        column('actor'),
+        column('workspace_id'),
+        column('client_id'),
+        column('account_id'),
+        column('ip'),
+        column('request_id'),
+        events.map((event) => JSON.stringify(event.details ?? {})),
+      ]);
     },
     /** Newest first, keyset-paginated on the id. */
     async list(filter: AuditFilter): Promise<AuditEventRow[]> {

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { StatementRunner } from '../db/knex.js';
 import { auditQueries } from './audit.js';
 import { clientQueries } from './clients.js';
 import { connectionQueries } from './connections.js';
@@ -13,19 +14,20 @@ import { userQueries } from './users.js';
 import { webhookQueries } from './webhooks.js';
 import { workspaceQueries } from './workspaces.js';
 
-export function createQueries(db: Knex) {
+/** `statements`: the pool of the hot prepared statements on Postgres (src/db/knex.ts); absent on PGlite. */
+export function createQueries(db: Knex, statements?: StatementRunner) {
   return {
-    audit: auditQueries(db),
+    audit: auditQueries(db, statements),
     clients: clientQueries(db),
     connections: connectionQueries(db),
     connectionLeases: connectionLeaseQueries(db),
     grants: grantQueries(db),
     mailboxes: mailboxQueries(db),
     oauthStates: oauthStateQueries(db),
-    oidcModels: oidcModelQueries(db),
+    oidcModels: oidcModelQueries(db, statements),
     resourceServers: resourceServerQueries(db),
     signingKeys: signingKeyQueries(db),
-    users: userQueries(db),
+    users: userQueries(db, statements),
     webhooks: webhookQueries(db),
     workspaces: workspaceQueries(db),
   };

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { groupCommit } from './group-commit.js';
 import { preparedStatements } from './prepared.js';
+import type { StatementRunner } from '../db/knex.js';
 
 export interface StoredArtifact {
   payload: Record<string, unknown>;
@@ -19,7 +20,7 @@ export interface ArtifactIndexes {
 type ArtifactRow = { payload: Record<string, unknown>; consumed_at: Date | null; expires_at: Date | null };
 
 /** SQL for oidc-provider's artifacts. `id` is already the storage key (hashed for bearer values). */
-export function oidcModelQueries(db: Knex) {
+export function oidcModelQueries(db: Knex, statements?: StatementRunner) {
   const table = () => db('oidc_models');
   const live = (now: Date) => (q: Knex.QueryBuilder) => q.whereNull('expires_at').orWhere('expires_at', '>', now);
   const toArtifact = (row: ArtifactRow) => ({
@@ -29,7 +30,7 @@ export function oidcModelQueries(db: Knex) {
   });
 
   // The statements every token request runs, prepared (src/queries/prepared.ts).
-  const statement = preparedStatements(db);
+  const statement = preparedStatements(db, statements);
   const onConflict = `ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, uid = EXCLUDED.uid,
        user_code = EXCLUDED.user_code, account_id = EXCLUDED.account_id, client_id = EXCLUDED.client_id, expires_at = EXCLUDED.expires_at`;
   const upsertRow = statement(

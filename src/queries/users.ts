@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { preparedStatements } from './prepared.js';
+import type { StatementRunner } from '../db/knex.js';
 
 export interface UserRow {
   id: string;
@@ -21,10 +22,10 @@ export const normalizeEmail = (email: string): string => email.trim().toLowerCas
 
 const isUuid = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
 
-export function userQueries(db: Knex) {
+export function userQueries(db: Knex, statements?: StatementRunner) {
   // Every refresh and userinfo call loads its account by id (findAccount): a prepared statement, no query builder
   // (src/queries/prepared.ts). Columns named, not `*`: a prepared `SELECT *` fails once a migration adds a column.
-  const findByIdRow = preparedStatements(db)<UserRow>(
+  const findByIdRow = preparedStatements(db, statements)<UserRow>(
     'users_find_by_id',
     'SELECT id, workspace_id, email, email_normalized, email_verified, name, password_hash, roles, created_at, updated_at FROM users WHERE id = ? LIMIT 1',
   );
