@@ -49,8 +49,8 @@ export interface Database {
 
 /**
  * DATABASE_POOL_MAX connections in all: half for the hot prepared statements, the rest for knex (at least one each).
- * The statements run on a plain `pg.Pool` rather than through knex's pool: each knex acquire and release cost about
- * 30 promises and a tenth of the Postgres path's CPU on the token endpoint (docs/performance.md, fourth round).
+ * The statements run on a plain `pg.Pool` rather than through knex's pool: knex's runner and its pool's acquire and
+ * release cost about 30 promises per statement (docs/performance.md, fourth round).
  */
 export function splitPool(poolMax: number): { knex: number; statements: number } {
   const statements = Math.max(1, Math.ceil(poolMax / 2));

@@ -11,8 +11,8 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'
 // knex: pool acquire timeout; ioredis: a command given up after its reconnection attempts, a cluster with no node.
 const ERROR_NAMES = new Set(['KnexTimeoutError', 'MaxRetriesPerRequestError', 'ClusterAllFailedError']);
 // pg and ioredis messages for a connection that went away under a query (or a pg.Pool that could not get one in
-// time), or for a command refused or unanswered
-// while ioredis reconnects (src/db/redis.ts: no offline queue, a command timeout).
+// time), or for a command refused or unanswered while ioredis reconnects (src/db/redis.ts: no offline queue, a
+// command timeout).
 const MESSAGES =
   /^(Connection terminated( unexpectedly)?|timeout exceeded when trying to connect|Connection is closed\.|Client has encountered a connection error and is not queryable|Command timed out|(Stream isn't writeable|Cluster isn't ready) and enableOfflineQueue options is false)$/;
 
