@@ -6,16 +6,19 @@ import { loadConfig } from '../src/config.js';
 import { startServerChild, type ServerChild } from './side-by-side/children.js';
 import type { Memory } from './side-by-side/protocol.js';
 import { SCENARIOS, type Scenario, type Settings } from './side-by-side/scenarios.js';
-import { notes, table, type Row } from './side-by-side/table.js';
+import type { LoadResult } from './side-by-side/load-spec.js';
+import { combineRounds, notes, table, type Row } from './side-by-side/table.js';
 
 /**
  * This server over real Postgres and Redis side by side with a bare oidc-provider (in-memory adapter), in
  * the same run (issue 7, "Benchmarks"). Three kinds of process: our server, the bare server, and a load
  * generator per phase (autocannon, or the flow driver for the authorization-code scenario).
  * Usage: `npm run bench -- [--duration 10] [--warmup 3] [--connections 32] [--scenarios a,b] [--profile DIR]
- * [--bare-login scrypt|none] [--bare-store memory|redis]` with DATABASE_URL and REDIS_URL set.
+ * [--bare-login scrypt|none] [--bare-store memory|redis] [--rounds N]` with DATABASE_URL and REDIS_URL set.
+ * `--rounds N` measures each scenario N times, ours and bare back to back each time (in turn first, so a machine that
+ * speeds up or slows down during the run weighs on both alike), and reports medians and the median of the paired ratios.
  */
-const USAGE = `usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections N] [--scenarios ${Object.keys(SCENARIOS).join(',')}] [--profile DIR] [--bare-login scrypt|none] [--bare-store memory|redis] [--ours-only]`;
+const USAGE = `usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections N] [--scenarios ${Object.keys(SCENARIOS).join(',')}] [--profile DIR] [--bare-login scrypt|none] [--bare-store memory|redis] [--rounds N] [--ours-only]`;
 
 function options() {
   const { values } = parseArgs({
@@ -28,6 +31,7 @@ function options() {
       'bare-login': { type: 'string', default: 'scrypt' },
       'bare-store': { type: 'string', default: 'memory' },
       'ours-only': { type: 'boolean', default: false },
+      rounds: { type: 'string', default: '1' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -56,6 +60,7 @@ function options() {
     bareLogin: values['bare-login'],
     bareStore: values['bare-store'],
     oursOnly: values['ours-only'],
+    rounds: Math.floor(number('rounds', values.rounds, 1)),
   };
 }
 
@@ -95,10 +100,17 @@ async function main(): Promise<void> {
     log(`ours: ${ours.name} (pid ${ours.pid}); bare: ${bare.name} (pid ${bare.pid})`);
     const rows: Row[] = [];
     for (const scenario of opts.scenarios) {
-      log(`${scenario.name}: ${opts.warmupSeconds} s warm-up + ${opts.durationSeconds} s at ${opts.connections} connections`);
-      const row: Row = { scenario, ours: await measure(scenario, ours, opts) };
-      if (scenario.bare && !opts.oursOnly) row.bare = await measure(scenario, bare, opts);
-      rows.push(row);
+      const rounds: Array<{ ours: LoadResult; bare?: LoadResult }> = [];
+      for (let round = 1; round <= opts.rounds; round += 1) {
+        const withBare = scenario.bare && !opts.oursOnly;
+        log(`${scenario.name}${opts.rounds > 1 ? ` (round ${round} of ${opts.rounds})` : ''}: ${opts.warmupSeconds} s warm-up + ${opts.durationSeconds} s at ${opts.connections} connections`);
+        // Even rounds measure the bare server first.
+        const bareFirst = withBare && round % 2 === 0;
+        const bareResult = bareFirst ? await measure(scenario, bare, opts) : undefined;
+        const oursResult = await measure(scenario, ours, opts);
+        rounds.push({ ours: oursResult, bare: bareResult ?? (withBare ? await measure(scenario, bare, opts) : undefined) });
+      }
+      rows.push(combineRounds(scenario, rounds));
     }
     const [oursMemory, bareMemory] = await Promise.all([ours.call<Memory>({ op: 'memory' }), bare.call<Memory>({ op: 'memory' })]);
     const [oursCollected, bareCollected] = await Promise.all([ours.call<Memory>({ op: 'memory', collect: true }), bare.call<Memory>({ op: 'memory', collect: true })]);
