@@ -1,4 +1,4 @@
-import { startInstancePair, startTestServer, type InstancePair, type TestServer } from '../support/server.js';
+import { pollUntil, startTestServer, useInstancePair, type TestServer } from '../support/server.js';
 import { adminToken, api } from '../support/api.js';
 import { authorize, createUser, registerClient } from '../support/flow.js';
 import { describeWith } from '../support/services.js';
@@ -39,27 +39,15 @@ describe('user cache on one instance', () => {
 });
 
 describeWith(['postgres', 'redis'], 'user cache across instances', () => {
-  let pair: InstancePair;
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    pair = await startInstancePair();
-    ({ a, b } = pair);
-  }, 60_000);
-  afterAll(async () => {
-    await pair?.destroy();
-  });
+  const pair = useInstancePair();
 
   test('a user renamed on A shows the new name on B well before the cache TTL (Redis pub/sub)', async () => {
+    const { a, b } = pair;
     const { user, accessToken } = await signedInUser(a);
     expect((await userinfo(b, accessToken)).status).toBe(200); // now cached on B
     const started = Date.now();
     expect((await api(a, await adminToken(a)).patch(`/admin/users/${user.id}`, { name: 'Renamed on A' })).status).toBe(200);
-    let name = (await userinfo(b, accessToken)).body?.name;
-    while (name !== 'Renamed on A' && Date.now() - started < USER_CACHE_TTL_MS) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      name = (await userinfo(b, accessToken)).body?.name;
-    }
+    const name = await pollUntil(async () => (await userinfo(b, accessToken)).body?.name, (value) => value === 'Renamed on A', USER_CACHE_TTL_MS);
     expect(name).toBe('Renamed on A');
     expect(Date.now() - started).toBeLessThan(USER_CACHE_TTL_MS / 2);
   });

@@ -1,4 +1,4 @@
-import { startInstancePair, startTestServer, type InstancePair, type TestServer } from '../support/server.js';
+import { pollUntil, startTestServer, useInstancePair, type TestServer } from '../support/server.js';
 import { adminToken, api } from '../support/api.js';
 import { postForm } from '../support/flow.js';
 import { describeWith } from '../support/services.js';
@@ -60,28 +60,16 @@ describe('client cache on one instance', () => {
 });
 
 describeWith(['postgres', 'redis'], 'client cache across instances', () => {
-  let pair: InstancePair;
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    pair = await startInstancePair();
-    ({ a, b } = pair);
-  }, 60_000);
-  afterAll(async () => {
-    await pair?.destroy();
-  });
+  const pair = useInstancePair();
 
   test('a secret rotated on A stops working on B well before the cache TTL (Redis pub/sub)', async () => {
+    const { a, b } = pair;
     const client = await machine(a);
     expect(await clientCredentials(b, client)).toBe(200); // now cached on B
     const started = Date.now();
     const rotated = await api(a, await adminToken(a)).post(`/admin/clients/${client.client_id}/secret`);
     expect(rotated.status).toBe(200);
-    let status = await clientCredentials(b, client);
-    while (status === 200 && Date.now() - started < CLIENT_CACHE_TTL_MS) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      status = await clientCredentials(b, client);
-    }
+    const status = await pollUntil(() => clientCredentials(b, client), (value) => value !== 200, CLIENT_CACHE_TTL_MS);
     expect(status).toBe(401);
     expect(Date.now() - started).toBeLessThan(CLIENT_CACHE_TTL_MS / 2);
     expect(await clientCredentials(b, { ...client, client_secret: rotated.body.client_secret })).toBe(200);

@@ -145,3 +145,33 @@ export async function startInstancePair(config: ConfigOverrides = {}): Promise<I
     },
   };
 }
+
+/** In a describe block: a pair started before its tests and destroyed after them (read `.a` and `.b` in the tests). */
+export function useInstancePair(): { readonly a: TestServer; readonly b: TestServer } {
+  let pair: InstancePair | undefined;
+  beforeAll(async () => {
+    pair = await startInstancePair();
+  }, 60_000);
+  afterAll(async () => {
+    await pair?.destroy();
+  });
+  return {
+    get a() {
+      return pair!.a;
+    },
+    get b() {
+      return pair!.b;
+    },
+  };
+}
+
+/** Reads until `done` holds or `timeoutMs` has passed (every 50 ms); returns the last value read. */
+export async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  const started = Date.now();
+  let value = await read();
+  while (!done(value) && Date.now() - started < timeoutMs) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await read();
+  }
+  return value;
+}
