@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { koaBody } from 'koa-body';
 import type { Context } from 'koa';
 import { z } from 'zod';
@@ -27,7 +28,7 @@ const connectionIdParam = z.uuid();
  */
 export function accountPageRoutes(context: AppContext): Router {
   const { config, provider, grants, accounts, keyring, clock, integrations } = context;
-  const router = new Router();
+  const router = createRouter();
   const derive = (purpose: string) => derivePurposeSecret(keyring, purpose);
   const csrf = interactionCsrf(derive('account-page-csrf'), config.issuer);
   const signIn = accountSignIn({ provider, issuer: config.issuer, secret: derive('account-signin'), clock });

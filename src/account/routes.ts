@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { originOf } from '../audit/origin.js';
 import type { GrantService } from '../grants/service.js';
 import { requireBearer, type Principal, type TokenResolver } from '../http/bearer-auth.js';
@@ -9,7 +10,7 @@ import { notFound } from '../http/errors.js';
  * Revoking one kills every token of that app at once (this is also "unlink this device / voice assistant").
  */
 export function accountApiRoutes(resolve: TokenResolver, grants: GrantService): Router {
-  const router = new Router({ prefix: '/account' });
+  const router = createRouter({ prefix: '/account' });
   const auth = requireBearer(resolve, { scope: 'account', realm: 'account', kinds: ['user'] });
   const accountOf = (principal: Principal) => principal.accountId!;
 

@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { z } from 'zod';
 import { AUDIT_TYPES } from '../audit/types.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/pagination.js';
@@ -34,7 +35,7 @@ export const toAuditView = (row: AuditEventRow) => ({
 
 /** GET /admin/audit: newest first, filters, keyset cursor on the event id. */
 export function auditRoutes(audit: AuditQueries): Router {
-  const router = new Router({ prefix: '/audit' });
+  const router = createRouter({ prefix: '/audit' });
   router.get('/', async (ctx) => {
     const query = parseQuery(ctx, auditQuery);
     const cursor = decodeCursor(query.cursor);

@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { z } from 'zod';
 import { originOf } from '../audit/origin.js';
 import type { ClientAdminService } from '../clients/admin-service.js';
@@ -56,7 +57,7 @@ export const updateClientBody = z
 export const listClientsQuery = pageQuery.extend({ workspace_id: z.string().optional() });
 
 export function clientRoutes(service: ClientAdminService): Router {
-  const router = new Router({ prefix: '/clients' });
+  const router = createRouter({ prefix: '/clients' });
 
   router.post('/', jsonBody, async (ctx) => {
     const body = parseBody(ctx, createClientBody, 'invalid_client_metadata');

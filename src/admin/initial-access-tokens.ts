@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import type Provider from 'oidc-provider';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/writer.js';
@@ -13,7 +14,7 @@ export const createInitialAccessTokenBody = z.strictObject({
 
 /** Initial access tokens gate RFC 7591 dynamic registration (`registration.initialAccessToken`). */
 export function initialAccessTokenRoutes(provider: Provider, audit: AuditLog): Router {
-  const router = new Router({ prefix: '/initial-access-tokens' });
+  const router = createRouter({ prefix: '/initial-access-tokens' });
   router.post('/', jsonBody, async (ctx) => {
     const body = parseBody(ctx, createInitialAccessTokenBody);
     const token = new provider.InitialAccessToken({ expiresIn: body.expires_in, policies: [DCR_POLICY] });

@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/writer.js';
@@ -43,7 +44,7 @@ export const toResourceView = (row: ResourceServerRow) => ({
 
 /** Resource servers: APIs with their own audience (`resource=`, RFC 8707). */
 export function resourceRoutes(resources: ResourceServerQueries, workspaces: WorkspaceQueries, audit: AuditLog): Router {
-  const router = new Router({ prefix: '/resources' });
+  const router = createRouter({ prefix: '/resources' });
   router.post('/', jsonBody, async (ctx) => {
     const body = parseBody(ctx, createResourceBody);
     const workspaceId = body.workspace_id ?? 'default';

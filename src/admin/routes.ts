@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import type Provider from 'oidc-provider';
 import type { UserAdminService } from '../accounts/admin-service.js';
 import type { AuditLog } from '../audit/writer.js';
@@ -35,7 +36,7 @@ export interface AdminDependencies {
 
 /** `/admin/*`: a bearer access token of this server with scope `admin` (client_credentials). */
 export function adminRoutes(deps: AdminDependencies): Router {
-  const router = new Router({ prefix: '/admin' });
+  const router = createRouter({ prefix: '/admin' });
   router.use(requireBearer(deps.resolve, { scope: 'admin', realm: 'admin', kinds: ['client'] }));
   router.use(limitRequests(deps.rateLimits?.adminPerClient, (ctx) => (ctx.state.principal as Principal).clientId, 'too many admin API requests from this client; retry after Retry-After seconds'));
   router.use((ctx, next) => {

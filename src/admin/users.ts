@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { z } from 'zod';
 import type { UserAdminService } from '../accounts/admin-service.js';
 import { originOf } from '../audit/origin.js';
@@ -30,7 +31,7 @@ export const updateUserBody = z
 export const listUsersQuery = pageQuery.extend({ workspace_id: z.string().optional() });
 
 export function userRoutes(service: UserAdminService): Router {
-  const router = new Router({ prefix: '/users' });
+  const router = createRouter({ prefix: '/users' });
   router.post('/', jsonBody, async (ctx) => {
     const body = parseBody(ctx, createUserBody);
     ctx.status = 201;

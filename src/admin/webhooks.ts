@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import { z } from 'zod';
@@ -81,7 +82,7 @@ const originOfUrl = (url: string) => new URL(url).origin;
  */
 export function webhookRoutes(deps: { webhooks: WebhookQueries; workspaces: WorkspaceQueries; keyring: KeyRing; audit: AuditLog }): Router {
   const { webhooks, workspaces, keyring, audit } = deps;
-  const router = new Router({ prefix: '/workspaces/:id/webhooks' });
+  const router = createRouter({ prefix: '/workspaces/:id/webhooks' });
 
   const workspaceOf = async (ctx: Context) => {
     const id = ctx.params.id!;

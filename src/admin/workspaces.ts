@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/writer.js';
@@ -25,7 +26,7 @@ export const toWorkspaceView = (row: WorkspaceRow) => ({
 
 /** Tenants. `default` always exists; a workspace is deleted only once nothing belongs to it. */
 export function workspaceRoutes(workspaces: WorkspaceQueries, audit: AuditLog): Router {
-  const router = new Router({ prefix: '/workspaces' });
+  const router = createRouter({ prefix: '/workspaces' });
   const load = async (id: string) => {
     const row = await workspaces.find(id);
     if (!row) throw notFound(`no workspace ${id}`);

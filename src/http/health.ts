@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from './router.js';
 import type { AppContext } from '../context.js';
 
 /**
@@ -6,7 +7,7 @@ import type { AppContext } from '../context.js';
  * too (readiness): 503 naming the check that failed, never why in detail (the log has that).
  */
 export function healthRoutes(context: Pick<AppContext, 'database' | 'redis' | 'queue' | 'logger'>): Router {
-  const router = new Router();
+  const router = createRouter();
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });

@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { z } from 'zod';
 import { originOf } from '../audit/origin.js';
 import { requireBearer, type TokenResolver } from '../http/bearer-auth.js';
@@ -33,7 +34,7 @@ const providerName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a provider n
  * The callback is the provider's redirect and is authenticated by `state` alone.
  */
 export function integrationRoutes(resolve: TokenResolver, integrations: IntegrationService): Router {
-  const router = new Router({ prefix: '/integrations' });
+  const router = createRouter({ prefix: '/integrations' });
   const auth = requireBearer(resolve, { realm: 'integrations' });
   const vendAuth = requireBearer(resolve, { realm: 'integrations', scope: 'integrations:token' });
   const provider = (params: Record<string, string | undefined>) => parseWith(providerName, params.provider);

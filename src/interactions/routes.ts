@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { koaBody } from 'koa-body';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
@@ -34,7 +35,7 @@ const NON_INTERACTIVE_SCOPES = ['admin'];
  * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#user-flows
  */
 export function interactionRoutes({ provider, accounts, audit, csrf, throttle = loginThrottle({}) }: InteractionDependencies): Router {
-  const router = new Router({ prefix: '/interaction' });
+  const router = createRouter({ prefix: '/interaction' });
   const form = koaBody({ urlencoded: true, json: false, multipart: false, formLimit: '16kb' });
 
   // An interaction that is gone (expired, finished in another tab, lost with a Redis flush): say what to do next.

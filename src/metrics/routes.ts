@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { HttpError } from '../http/errors.js';
 import type { Metrics } from './registry.js';
 
@@ -11,7 +12,7 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
  * it is open, for deployments where the port is only reachable from the private network.
  */
 export function metricsRoutes({ metrics, token }: { metrics: Metrics; token?: string }): Router {
-  const router = new Router();
+  const router = createRouter();
   const expected = token ? digest(token) : undefined;
   router.get('/metrics', async (ctx) => {
     if (expected) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { buildOpenApiDocument } from './document.js';
 
 /** Long enough to spare repeated fetches by tooling, short enough that a deploy shows up soon. */
@@ -7,7 +8,7 @@ const MAX_AGE_SECONDS = 300;
 
 /** GET /openapi.json (no authentication): the OpenAPI 3.1 document of /admin, /account and /integrations. */
 export function openApiRoutes(issuer: string): Router {
-  const router = new Router();
+  const router = createRouter();
   // Built on first use, then kept: the document depends on nothing but the issuer.
   let cached: { body: string; etag: string } | undefined;
   const load = () => {

@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../../http/router.js';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { originOf } from '../../audit/origin.js';
@@ -18,7 +19,7 @@ export const acceptGrantQuery = z.object({ purpose: purposeParam.default('defaul
  * event (`ACCEPT_GRANT_FAILED`), so the skill can pass either straight through. Mount before `/:provider` routes.
  */
 export function alexaRoutes(acceptGrant: AlexaAcceptGrant): Router {
-  const router = new Router();
+  const router = createRouter();
   router.post('/integrations/amazon-lwa/accept-grant', async (ctx: Context) => {
     ctx.set('Cache-Control', 'no-store');
     try {

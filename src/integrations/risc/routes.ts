@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../../http/router.js';
 import type { Context } from 'koa';
 import { riscReceiver, type RiscDeps, type RiscReceiver } from './receiver.js';
 import { RiscError } from './verify.js';
@@ -66,7 +67,7 @@ export async function readSet(ctx: Context): Promise<string> {
  */
 export function riscRoutes(deps: RiscDeps | { receiver: RiscReceiver }): Router {
   const receiver = 'receiver' in deps ? deps.receiver : riscReceiver(deps);
-  const router = new Router();
+  const router = createRouter();
   router.post('/integrations/google/risc', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     try {
