@@ -6,6 +6,7 @@ import { healthRoutes } from './http/health.js';
 import { httpMetrics } from './metrics/http.js';
 import { metricsRoutes } from './metrics/routes.js';
 import { requestContext, securityHeaders } from './http/request-context.js';
+import { rejectMalformedRequestLine } from './http/input-guard.js';
 import { interactionCsrf } from './interactions/csrf.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { loginThrottle } from './interactions/login-throttle.js';
@@ -44,6 +45,7 @@ export function createApp(context: AppContext): Koa {
   app.use(httpMetrics(context.metrics));
   app.use(securityHeaders);
   app.use(errorHandler(logger));
+  app.use(rejectMalformedRequestLine);
   for (const router of routers) {
     const routes = router.routes() as unknown as Koa.Middleware;
     const allowedMethods = router.allowedMethods({ throw: true }) as unknown as Koa.Middleware;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { badRequest } from './errors.js';
+import { unstorableText } from './input-guard.js';
 
 /** `limit` (1–1000, default 100) and an opaque `cursor`, on every list endpoint (CONTRACT.md). */
 export const pageQuery = z.object({
@@ -13,7 +14,8 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined) return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown };
-    if (typeof parsed.k === 'string') return parsed.k;
+    // A forged cursor may carry what no key holds (U+0000): refused as foreign, never queried.
+    if (typeof parsed.k === 'string' && !unstorableText(parsed.k)) return parsed.k;
   } catch {
     // fall through
   }

@@ -1,7 +1,8 @@
 import { koaBody } from 'koa-body';
 import type { Context } from 'koa';
 import type { z } from 'zod';
-import { badRequest } from './errors.js';
+import { badRequest, HttpError } from './errors.js';
+import { findUnstorable } from './input-guard.js';
 
 /** Turns zod issues into one readable line: `redirect_uris.0: Invalid URL; scope: Required`. */
 export function describeIssues(error: z.ZodError): string {
@@ -9,6 +10,8 @@ export function describeIssues(error: z.ZodError): string {
 }
 
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown, code = 'invalid_request'): z.output<S> {
+  const unstorable = findUnstorable(input);
+  if (unstorable) throw badRequest(unstorable, code);
   const result = schema.safeParse(input);
   if (!result.success) throw badRequest(describeIssues(result.error), code);
   return result.data;
@@ -17,9 +20,28 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, code =
 export const parseBody = <S extends z.ZodType>(ctx: Context, schema: S, code?: string) => parseWith(schema, (ctx.request as { body?: unknown }).body ?? {}, code);
 export const parseQuery = <S extends z.ZodType>(ctx: Context, schema: S) => parseWith(schema, ctx.query);
 
-/** JSON bodies only, small; a malformed body is a 400 (koa-body raises it with that status). */
-export const jsonBody = koaBody({ json: true, urlencoded: false, multipart: false, text: false, jsonLimit: '64kb', jsonStrict: true });
+/**
+ * A body koa-body could not read: malformed JSON and too large already carry 400 and 413; a broken gzip or
+ * deflate stream (zlib's "incorrect header check") carries no status and would be a 500.
+ */
+function unreadableBody(error: Error & { status?: number }): never {
+  if (error.status && error.status < 500) throw error;
+  throw badRequest(`the request body could not be read: ${error.message}`);
+}
+
+const parseJsonBody = koaBody({ json: true, urlencoded: false, multipart: false, text: false, jsonLimit: '64kb', jsonStrict: true, onError: unreadableBody });
+
+/** Content-Length above 0, or a chunked body: `Content-Length: 0` and no body at all are both "no body". */
+const carriesBody = (ctx: Context): boolean => ctx.get('transfer-encoding') !== '' || Number(ctx.get('content-length')) > 0;
+
+/**
+ * JSON bodies only, small. A body of another media type is a 415, not read as `{}` (which would let a form post
+ * succeed with every field defaulted); a malformed body is a 400.
+ */
+export const jsonBody = (ctx: Context, next: () => Promise<void>): Promise<void> => {
+  if (carriesBody(ctx) && !ctx.is('json')) throw new HttpError(415, 'invalid_request', 'the request body must be JSON (Content-Type: application/json)');
+  return (parseJsonBody as unknown as (ctx: Context, next: () => Promise<void>) => Promise<void>)(ctx, next);
+};
 
 /** `jsonBody` run inside a handler (within its own try), for a route that answers a malformed body in its own shape. */
-export const readJsonBody = (ctx: Context): Promise<void> =>
-  (jsonBody as unknown as (ctx: Context, next: () => Promise<void>) => Promise<void>)(ctx, async () => {});
+export const readJsonBody = (ctx: Context): Promise<void> => jsonBody(ctx, async () => {});
