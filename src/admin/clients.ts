@@ -3,6 +3,7 @@ import { createRouter } from '../http/router.js';
 import { z } from 'zod';
 import { originOf } from '../audit/origin.js';
 import type { ClientAdminService } from '../clients/admin-service.js';
+import type { BuiltInClients } from '../clients/built-in.js';
 import { ALEXA_VENDOR_ID, GOOGLE_PROJECT_ID, VOICE_PROFILES } from '../clients/voice-profiles.js';
 import { decodeCursor, page, pageQuery } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
@@ -10,7 +11,7 @@ import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
 const ROLE_NAME = /^[A-Za-z][A-Za-z0-9_:.-]{0,63}$/;
 const clientId = z.string().regex(/^[A-Za-z0-9._~-]{3,128}$/, '3–128 characters from A-Z a-z 0-9 . _ ~ -');
 
-/** Fields the provider validates are passed through; ours are typed here (CONTRACT.md, Admin API). */
+/** Ours (CONTRACT.md, Admin API) and the RFC 7591 core; typed here, checked again by oidc-provider and the service. */
 const ours = {
   workspace_id: z.string().min(1).max(128).optional(),
   first_party: z.boolean().optional(),
@@ -28,35 +29,86 @@ const ours = {
   token_exchange_audiences: z.array(z.string().min(1).max(2000)).max(50).optional(),
 };
 
-const FORBIDDEN = ['client_secret', 'client_secret_expires_at', 'client_id_issued_at', 'registration_access_token', 'registration_client_uri'];
+const uri = z.string().max(2000);
+const names = z.array(z.string().max(200)).max(50);
 
-const refuse = (keys: string[], why: string) => (body: Record<string, unknown>, ctx: z.RefinementCtx) => {
-  for (const key of keys) if (key in body) ctx.addIssue({ code: 'custom', path: [key], message: why });
+/**
+ * The rest of the RFC 7591 / OpenID Connect Registration metadata oidc-provider understands with our features
+ * (its RECOGNIZED_METADATA plus rpInitiatedLogout, backchannelLogout, pushedAuthorizationRequests, dPoP). Typed
+ * loosely: the provider validates values. A key outside this list would be stored and echoed but ignored by the
+ * provider (`software_id`, `userinfo_signed_response_alg` without jwtUserinfo…): it is refused instead.
+ */
+const providerMetadata = {
+  response_types: names,
+  response_modes: names,
+  token_endpoint_auth_method: z.string().max(100),
+  token_endpoint_auth_signing_alg: z.string().max(100),
+  application_type: z.string().max(20),
+  client_uri: uri,
+  logo_uri: uri,
+  policy_uri: uri,
+  tos_uri: uri,
+  initiate_login_uri: uri,
+  jwks_uri: uri,
+  jwks: z.record(z.string(), z.unknown()),
+  sector_identifier_uri: uri,
+  contacts: z.array(z.string().max(320)).max(20),
+  post_logout_redirect_uris: z.array(uri).max(50),
+  backchannel_logout_uri: uri,
+  backchannel_logout_session_required: z.boolean(),
+  default_acr_values: names,
+  default_max_age: z.number().int().min(0),
+  require_auth_time: z.boolean(),
+  subject_type: z.string().max(20),
+  id_token_signed_response_alg: z.string().max(100),
+  require_pushed_authorization_requests: z.boolean(),
+  dpop_bound_access_tokens: z.boolean(),
 };
+type ProviderMetadata = typeof providerMetadata;
 
-export const createClientBody = z
-  .looseObject({ ...ours, client_id: clientId.optional() })
-  .superRefine(refuse(FORBIDDEN, 'is set by the server'));
+const SERVER_SET = ['client_secret', 'client_secret_expires_at', 'client_id_issued_at', 'registration_access_token', 'registration_client_uri'] as const;
+const FIXED_AT_CREATION = ['profile', 'alexa_vendor_id', 'google_project_id'] as const;
+
+/** A known key that may not be sent: present, it fails with `why` (and the document shows it as never allowed). */
+const refused = (keys: readonly string[], why: string) => Object.fromEntries(keys.map((key) => [key, z.never({ error: why }).optional().describe(why)]));
+
+/** Unknown keys: 400 naming them, rather than stored, echoed and ignored by the provider. */
+const strictClientObject = <S extends z.ZodRawShape>(shape: S) =>
+  z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((key) => `"${key}"`).join(', ')}: not client metadata this server understands` : undefined),
+  });
+
+const optional = <S extends Record<string, z.ZodType>>(shape: S) =>
+  Object.fromEntries(Object.entries(shape).map(([key, schema]) => [key, schema.optional()])) as { [K in keyof S]: z.ZodOptional<S[K]> };
+const removable = <S extends Record<string, z.ZodType>>(shape: S) =>
+  Object.fromEntries(Object.entries(shape).map(([key, schema]) => [key, schema.nullable().optional()])) as { [K in keyof S]: z.ZodOptional<z.ZodNullable<S[K]>> };
+
+export const createClientBody = strictClientObject({
+  ...ours,
+  ...optional<ProviderMetadata>(providerMetadata),
+  client_id: clientId.optional(),
+  ...refused(SERVER_SET, 'is set by the server'),
+});
 
 /** PATCH: the same fields; `null` removes an optional one. */
-export const updateClientBody = z
-  .looseObject({
-    workspace_id: ours.workspace_id,
-    first_party: z.boolean().nullable().optional(),
-    require_pkce: z.boolean().nullable().optional(),
-    client_name: z.string().min(1).max(200).nullable().optional(),
-    redirect_uris: ours.redirect_uris,
-    grant_types: ours.grant_types,
-    scope: ours.scope,
-    role_map: ours.role_map.nullable(),
-    token_exchange_audiences: ours.token_exchange_audiences.nullable(),
-  })
-  .superRefine(refuse(['profile', 'alexa_vendor_id', 'google_project_id'], 'is fixed at creation; create a new client for another platform'))
-  .superRefine(refuse([...FORBIDDEN, 'client_id'], 'cannot be changed here'));
+export const updateClientBody = strictClientObject({
+  workspace_id: ours.workspace_id,
+  first_party: z.boolean().nullable().optional(),
+  require_pkce: z.boolean().nullable().optional(),
+  client_name: z.string().min(1).max(200).nullable().optional(),
+  redirect_uris: ours.redirect_uris,
+  grant_types: ours.grant_types,
+  scope: ours.scope,
+  role_map: ours.role_map.nullable(),
+  token_exchange_audiences: ours.token_exchange_audiences.nullable(),
+  ...removable<ProviderMetadata>(providerMetadata),
+  ...refused(FIXED_AT_CREATION, 'is fixed at creation; create a new client for another platform'),
+  ...refused([...SERVER_SET, 'client_id'], 'cannot be changed here'),
+});
 
 export const listClientsQuery = pageQuery.extend({ workspace_id: z.string().optional() });
 
-export function clientRoutes(service: ClientAdminService): Router {
+export function clientRoutes(service: ClientAdminService, builtIn: BuiltInClients): Router {
   const router = createRouter({ prefix: '/clients' });
 
   router.post('/', jsonBody, async (ctx) => {
@@ -76,16 +128,19 @@ export function clientRoutes(service: ClientAdminService): Router {
   });
 
   router.patch('/:id', jsonBody, async (ctx) => {
+    builtIn.assertManageable(ctx.params.id!, 'changed');
     const body = parseBody(ctx, updateClientBody, 'invalid_client_metadata');
     ctx.body = await service.update(ctx.params.id!, body, originOf(ctx));
   });
 
   router.delete('/:id', async (ctx) => {
+    builtIn.assertManageable(ctx.params.id!, 'deleted');
     await service.remove(ctx.params.id!, originOf(ctx));
     ctx.status = 204;
   });
 
   router.post('/:id/secret', async (ctx) => {
+    builtIn.assertManageable(ctx.params.id!, 'given a new secret');
     ctx.body = await service.rotateSecret(ctx.params.id!, originOf(ctx));
   });
 

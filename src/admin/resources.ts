@@ -5,30 +5,58 @@ import { z } from 'zod';
 import type { AuditLog } from '../audit/writer.js';
 import { originOf } from '../audit/origin.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
+import { isLoopbackHost } from '../http/loopback.js';
 import { decodeCursor, page, pageQuery } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
 import type { ResourceServerQueries, ResourceServerRow } from '../queries/resource-servers.js';
 import type { WorkspaceQueries } from '../queries/workspaces.js';
 
-/** RFC 8707 §2: an absolute URI without a fragment. */
+/**
+ * RFC 8707 §2 (an absolute URI without a fragment), narrowed to what a resource server's audience should be: an https
+ * URL (http only for loopback hosts, as CONTRACT.md allows http elsewhere), without credentials. Not the issuer:
+ * checked in the handler, which knows it.
+ */
 const identifier = z
   .string()
   .max(2000)
-  .refine((value) => {
+  .superRefine((value, ctx) => {
+    let url: URL;
     try {
-      const url = new URL(value);
-      return !url.hash && !value.includes('#');
+      url = new URL(value);
     } catch {
-      return false;
+      ctx.addIssue({ code: 'custom', message: 'an absolute https URL (RFC 8707)' });
+      return;
     }
-  }, 'an absolute URI without a fragment (RFC 8707)');
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+      ctx.addIssue({ code: 'custom', message: 'an https URL (http only for loopback hosts)' });
+    }
+    if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'no credentials in the URL' });
+    if (url.hash || value.includes('#')) ctx.addIssue({ code: 'custom', message: 'no fragment (RFC 8707)' });
+  });
 
 /** RFC 6749 §3.3 scope-token. */
 const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'a scope token (no spaces or quotes)');
 
+/**
+ * Scopes that mean something to this server itself (CONTRACT.md, Scopes): a resource server may not offer them, so a
+ * token for an API never carries `admin`, `account`, `integrations:token`, `openid` or `offline_access`. `profile` and
+ * `email` stay allowed: token exchange narrows a user's token to the scopes it shares with the target API
+ * (src/oidc/token-exchange/issue.ts), and those are the ones a user's token carries.
+ */
+export const RESERVED_RESOURCE_SCOPES = ['openid', 'offline_access', 'account', 'integrations:token', 'admin'] as const;
+const reserved = new Set<string>(RESERVED_RESOURCE_SCOPES);
+
+const scopes = z
+  .array(scopeToken)
+  .max(100)
+  .superRefine((list, ctx) => {
+    const taken = [...new Set(list.filter((scope) => reserved.has(scope)))];
+    if (taken.length) ctx.addIssue({ code: 'custom', message: `${taken.join(', ')}: reserved for this server (${RESERVED_RESOURCE_SCOPES.join(' ')})` });
+  });
+
 export const createResourceBody = z.strictObject({
   identifier,
-  scopes: z.array(scopeToken).max(100).default([]),
+  scopes: scopes.default([]),
   access_token_ttl: z.number().int().min(30).max(86_400).optional(),
   workspace_id: z.string().min(1).max(128).optional(),
 });
@@ -42,11 +70,16 @@ export const toResourceView = (row: ResourceServerRow) => ({
   created_at: new Date(row.created_at).toISOString(),
 });
 
+/** Equal up to URL normalisation and a trailing slash (`https://id.example.com` and `https://ID.example.com/`). */
+const sameUrl = (a: string, b: string) => new URL(a).href.replace(/\/+$/, '') === new URL(b).href.replace(/\/+$/, '');
+
 /** Resource servers: APIs with their own audience (`resource=`, RFC 8707). */
-export function resourceRoutes(resources: ResourceServerQueries, workspaces: WorkspaceQueries, audit: AuditLog): Router {
+export function resourceRoutes(resources: ResourceServerQueries, workspaces: WorkspaceQueries, audit: AuditLog, issuer: string): Router {
   const router = createRouter({ prefix: '/resources' });
   router.post('/', jsonBody, async (ctx) => {
     const body = parseBody(ctx, createResourceBody);
+    // Tokens with the issuer as audience would read as this server's own (introspection, userinfo, /admin).
+    if (sameUrl(body.identifier, issuer)) throw badRequest(`identifier: ${body.identifier} is this server's issuer, not a resource server`);
     const workspaceId = body.workspace_id ?? 'default';
     if (!(await workspaces.find(workspaceId))) throw badRequest(`workspace ${workspaceId} does not exist`);
     const row = await resources.insert({

@@ -4,6 +4,9 @@ import type Provider from 'oidc-provider';
 import type { UserAdminService } from '../accounts/admin-service.js';
 import type { AuditLog } from '../audit/writer.js';
 import type { ClientAdminService } from '../clients/admin-service.js';
+import { bootstrapAdminClientId } from '../clients/bootstrap-admin.js';
+import { builtInClients } from '../clients/built-in.js';
+import type { Config } from '../config.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import type { Database } from '../db/knex.js';
 import { requireBearer, type Principal, type TokenResolver } from '../http/bearer-auth.js';
@@ -32,6 +35,8 @@ export interface AdminDependencies {
   database: Pick<Database, 'db'>;
   /** `adminPerClient`: requests per admin client (all its tokens together); absent: no limit. */
   rateLimits?: Pick<RateLimits, 'adminPerClient'>;
+  /** Which client is the bootstrap admin (built in: not changeable here, src/clients/built-in.ts). */
+  config: Pick<Config, 'bootstrapAdmin'>;
 }
 
 /** `/admin/*`: a bearer access token of this server with scope `admin` (client_credentials). */
@@ -44,11 +49,11 @@ export function adminRoutes(deps: AdminDependencies): Router {
     return next();
   });
   for (const child of [
-    clientRoutes(deps.clientAdmin),
+    clientRoutes(deps.clientAdmin, builtInClients({ bootstrapAdminClientId: bootstrapAdminClientId(deps.config.bootstrapAdmin) })),
     userRoutes(deps.userAdmin),
     workspaceRoutes(deps.queries.workspaces, deps.audit),
     webhookRoutes({ webhooks: webhookQueries(deps.database.db), workspaces: deps.queries.workspaces, keyring: deps.keyring, audit: deps.audit }),
-    resourceRoutes(deps.queries.resourceServers, deps.queries.workspaces, deps.audit),
+    resourceRoutes(deps.queries.resourceServers, deps.queries.workspaces, deps.audit, deps.provider.issuer),
     initialAccessTokenRoutes(deps.provider, deps.audit),
     auditRoutes(deps.queries.audit),
   ]) {

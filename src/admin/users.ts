@@ -9,6 +9,11 @@ import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
 
 const password = z.string().min(8, 'at least 8 characters').max(1024);
 const role = z.string().regex(/^[A-Za-z][A-Za-z0-9_:.-]{0,63}$/, 'a role name: letters, digits, _ : . -');
+/** A set of roles: a repeated one is kept once, in first-seen order. */
+const roles = z
+  .array(role)
+  .max(50)
+  .transform((list) => [...new Set(list)]);
 
 export const createUserBody = z.strictObject({
   email: z.email().max(320),
@@ -16,14 +21,14 @@ export const createUserBody = z.strictObject({
   name: z.string().min(1).max(200).optional(),
   workspace_id: z.string().min(1).max(128).optional(),
   email_verified: z.boolean().optional(),
-  roles: z.array(role).max(50).optional(),
+  roles: roles.optional(),
 });
 
 export const updateUserBody = z
   .strictObject({
     name: z.string().min(1).max(200).nullable().optional(),
     password: password.optional(),
-    roles: z.array(role).max(50).optional(),
+    roles: roles.optional(),
     email_verified: z.boolean().optional(),
   })
   .refine((body) => Object.keys(body).length > 0, 'nothing to change');

@@ -15,8 +15,17 @@ export const adminClientMetadata = (clientName: string) => ({
  * BOOTSTRAP_ADMIN_CLIENT_ID/_SECRET: ensure that client at start; the secret from the environment replaces a
  * stored one.
  */
-export async function ensureBootstrapAdmin(clients: ClientService, admin: { clientId?: string; clientSecret?: string }): Promise<boolean> {
-  if (!admin.clientId || !admin.clientSecret) return false;
-  await clients.register({ ...adminClientMetadata('Bootstrap admin'), client_id: admin.clientId, client_secret: admin.clientSecret });
+export async function ensureBootstrapAdmin(clients: ClientService, admin: BootstrapAdminSettings): Promise<boolean> {
+  const clientId = bootstrapAdminClientId(admin);
+  if (!clientId) return false;
+  await clients.register({ ...adminClientMetadata('Bootstrap admin'), client_id: clientId, client_secret: admin.clientSecret });
   return true;
 }
+
+export interface BootstrapAdminSettings {
+  clientId?: string;
+  clientSecret?: string;
+}
+
+/** The bootstrap admin's client_id when both variables are set (only then is the client ensured). */
+export const bootstrapAdminClientId = (admin: BootstrapAdminSettings): string | undefined => (admin.clientId && admin.clientSecret ? admin.clientId : undefined);

@@ -42,14 +42,30 @@ export function disconnectFlow(deps: IntegrationDeps) {
     }
   }
 
+  /**
+   * A link that is already revoked: the same answer, without a second `connection.revoked` webhook or
+   * IntegrationDisconnect event. Mailboxes still pointing at it (a RISC revocation leaves them) go back to passwords.
+   */
+  async function alreadyRevoked(row: ConnectionRow): Promise<DisconnectResult> {
+    const reverted = await mailboxes.revertToPassword(row.id, new Date(clock()));
+    return { connection: row, upstream_revocation: 'nothing_to_revoke', mailboxes_reverted: reverted.map((m) => m.purpose) };
+  }
+
   return {
     async disconnect(actor: IntegrationActor, providerName: string, purpose: string, origin: AuditOrigin): Promise<DisconnectResult> {
       const row = await connections.find({ ...actor, provider: providerName, purpose });
       if (!row) throw notFound(`no ${providerName} connection with purpose ${purpose} for ${actorLabel(actor)}`);
+      if (row.status === 'revoked') return alreadyRevoked(row);
       const upstreamRevocation = await revokeUpstream(row);
       const now = new Date(clock());
+      // Conditional on "not revoked yet": of two disconnects at once, one reports the revocation.
       const revoked = await connections.markRevoked(row.id, now, row.connected_at);
-      if (!revoked) throw conflict(`the ${row.provider} connection was linked again while disconnecting; disconnect it again if you mean it`, 'conflict');
+      if (!revoked) {
+        const current = await connections.findById(row.id);
+        const sameLink = current && new Date(current.connected_at).getTime() === new Date(row.connected_at).getTime();
+        if (sameLink && current.status === 'revoked') return alreadyRevoked(current);
+        throw conflict(`the ${row.provider} connection was linked again while disconnecting; disconnect it again if you mean it`, 'conflict');
+      }
       await cache.purge(row.id);
       const reverted = await mailboxes.revertToPassword(row.id, now);
       await audit.record({

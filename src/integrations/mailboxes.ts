@@ -7,10 +7,17 @@ import type { IntegrationActor } from './actor.js';
 import type { IntegrationDeps } from './deps.js';
 import { mailboxPasswordAad } from './sealing.js';
 
+/**
+ * IMAP and SMTP are line protocols: a CR or LF in a value sent on the wire (the username in LOGIN/AUTH) would end the
+ * command and start another. No control character (C0, DEL, C1 such as NEL) nor Unicode line or paragraph separator.
+ */
+const NO_CONTROL_CHARACTERS = /^[^\p{Cc}\u2028\u2029]*$/u;
+
 const host = z
   .string()
   .min(1)
   .max(253)
+  // (anchored alternatives, and JS `$` ends the string: no control character gets through)
   .regex(/^[A-Za-z0-9.-]+$|^\[[0-9a-fA-F:]+\]$/, 'a host name or an IP address');
 const endpoint = z.strictObject({
   host,
@@ -22,7 +29,7 @@ const endpoint = z.strictObject({
 export const mailboxBody = z.strictObject({
   auth_method: z.enum(['password', 'oauth2', 'app_password']),
   email: z.email().max(320).optional(),
-  username: z.string().min(1).max(320),
+  username: z.string().min(1).max(320).regex(NO_CONTROL_CHARACTERS, 'no control characters or line breaks'),
   imap: endpoint,
   smtp: endpoint,
   /** Write-only: stored encrypted, never returned. Omit to keep the stored one. */

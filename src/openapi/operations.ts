@@ -6,6 +6,15 @@ import { integrationOperations } from './integration-operations.js';
 import { webhookOperations } from './webhook-operations.js';
 import { invalidRequest, type OperationSpec } from './requests.js';
 
+/**
+ * src/clients/built-in.ts: clients the server writes at every start and relies on. (Said in the descriptions; a 409
+ * response entry waits for test/openapi.test.ts to produce it, as its coverage check requires.)
+ */
+const BUILT_IN =
+  'Built-in clients are managed by the server and refused here (409 `client_protected`): `account-console` (the ' +
+  'account page signs in through it) and the bootstrap admin client named by `BOOTSTRAP_ADMIN_CLIENT_ID` (change its ' +
+  'environment variables and restart instead). They can be read.';
+
 /** Every documented operation of /admin, /account and /integrations. */
 export const operations: OperationSpec[] = [
   // Clients
@@ -18,7 +27,7 @@ export const operations: OperationSpec[] = [
     audience: 'admin',
     body: 'CreateClientRequest',
     success: { status: 201, description: 'The client as GET returns it, plus `client_secret` once for a confidential client.', schema: 'ClientWithSecret' },
-    badRequest: invalidRequest('Bad metadata or a malformed body.', 'invalid_client_metadata', 'invalid_redirect_uri'),
+    badRequest: invalidRequest('Bad metadata, an unknown field or a malformed body.', 'invalid_client_metadata', 'invalid_redirect_uri'),
     conflict: { codes: ['client_id_taken'], description: 'The requested `client_id` is taken.' },
   },
   {
@@ -49,9 +58,10 @@ export const operations: OperationSpec[] = [
     tag: 'Clients',
     summary: 'Change a client',
     audience: 'admin',
+    description: BUILT_IN,
     body: 'UpdateClientRequest',
     success: { status: 200, description: 'The changed client, plus `client_secret` once when the change issued one.', schema: 'ClientWithSecret' },
-    badRequest: invalidRequest('Bad metadata or a malformed body.', 'invalid_client_metadata', 'invalid_redirect_uri'),
+    badRequest: invalidRequest('Bad metadata, an unknown field or a malformed body.', 'invalid_client_metadata', 'invalid_redirect_uri'),
     notFound: 'No such client.',
   },
   {
@@ -60,6 +70,7 @@ export const operations: OperationSpec[] = [
     operationId: 'deleteClient',
     tag: 'Clients',
     summary: 'Delete a client; its grants and tokens die with it',
+    description: BUILT_IN,
     audience: 'admin',
     success: { status: 204, description: 'Deleted.' },
     notFound: 'No such client.',
@@ -70,7 +81,7 @@ export const operations: OperationSpec[] = [
     operationId: 'rotateClientSecret',
     tag: 'Clients',
     summary: 'Rotate the client secret',
-    description: 'The old secret stops working at once. The new one is returned once.',
+    description: `The old secret stops working at once. The new one is returned once. ${BUILT_IN}`,
     audience: 'admin',
     success: { status: 200, description: 'The new secret.', schema: 'ClientSecret' },
     badRequest: invalidRequest('The client authenticates without a secret.'),
@@ -200,7 +211,7 @@ export const operations: OperationSpec[] = [
     audience: 'admin',
     body: 'CreateResourceServerRequest',
     success: { status: 201, description: 'The resource server.', schema: 'ResourceServer' },
-    badRequest: invalidRequest('A bad field, a malformed body or an unknown workspace.'),
+    badRequest: invalidRequest('A bad field (an identifier that is not an https URL or is the issuer, a reserved scope), a malformed body or an unknown workspace.'),
     conflict: { codes: ['resource_exists'], description: 'A resource server with this identifier exists.' },
   },
   {

@@ -37,8 +37,9 @@ export type RequestSchemaName = keyof typeof requestSchemas;
 /** What zod's checks (`refine`, `superRefine`) enforce beyond what JSON Schema can say. */
 export const requestNotes: Partial<Record<RequestSchemaName, string>> = {
   CreateClientRequest:
-    'RFC 7591 client metadata. Keys not listed pass through to oidc-provider, which validates them as it does for a ' +
-    'registered client. Defaults: `grant_types` ["authorization_code"], `response_types` ["code"], ' +
+    'RFC 7591 / OpenID Connect Registration client metadata, validated by oidc-provider as it does for a registered ' +
+    'client. Only the keys listed here are accepted: any other key is refused (400 `invalid_client_metadata` naming it). ' +
+    'Defaults: `grant_types` ["authorization_code"], `response_types` ["code"], ' +
     '`token_endpoint_auth_method` "client_secret_basic", `scope` "openid profile email offline_access", ' +
     '`workspace_id` "default". Refused (set by the server): `client_secret`, `client_secret_expires_at`, ' +
     '`client_id_issued_at`, `registration_access_token`, `registration_client_uri`. `profile` "alexa" (with `alexa_vendor_id`) ' +
@@ -47,10 +48,16 @@ export const requestNotes: Partial<Record<RequestSchemaName, string>> = {
     'servers this confidential client may exchange user tokens for (RFC 8693). The `admin` scope ' +
     'is only for clients whose only grant type is `client_credentials`.',
   UpdateClientRequest:
-    'Merged over the stored metadata; `null` removes a key. `client_id` and the server-set keys cannot be changed. ' +
+    'Merged over the stored metadata; `null` removes a key. `client_id` and the server-set keys cannot be changed; ' +
+    'keys not listed are refused (400 `invalid_client_metadata` naming them). ' +
     'When the change makes the client need a secret it has not got, one is issued and returned once.',
-  UpdateUserRequest: 'At least one field.',
-  CreateResourceServerRequest: '`identifier`: an absolute URI without a fragment (RFC 8707).',
+  CreateUserRequest: '`roles`: a role listed twice is stored once.',
+  UpdateUserRequest: 'At least one field. `roles` replaces the user\'s roles; a role listed twice is stored once.',
+  CreateResourceServerRequest:
+    '`identifier`: the audience of its tokens, an absolute https URL (http only for loopback hosts) without credentials ' +
+    'or fragment (RFC 8707), and not this server\'s issuer. `scopes`: scope tokens (duplicates are ignored); the ' +
+    'server\'s own `openid`, `offline_access`, `account`, `integrations:token` and `admin` are refused (`profile` and ' +
+    '`email` are allowed, for token exchange).',
   CreateWebhookRequest:
     '`url`: https, or http only for loopback hosts; no credentials and no fragment. `events`: one or more connection ' +
     'lifecycle events (duplicates are ignored).',
@@ -71,7 +78,8 @@ export const requestNotes: Partial<Record<RequestSchemaName, string>> = {
     'The whole setting, replaced. `password` is write-only (stored encrypted, never returned); omit it to keep the stored ' +
     'one, unless the username, a host, a port or a security changes (then it is needed again, or dropped for `oauth2`); ' +
     '`password` and `app_password` need one. `oauth2` needs `connection_id`, an active connection of the caller’s own ' +
-    '(from GET /integrations). `security` `none` is allowed only for loopback hosts.',
+    '(from GET /integrations). `security` `none` is allowed only for loopback hosts. `username` and the hosts hold no ' +
+    'control characters or line breaks (CR, LF, tab, NEL, U+2028/2029).',
 };
 
 export const queryNotes: Record<string, string> = {

@@ -75,8 +75,10 @@ export const resourceView = z.strictObject({
 
 /** POST /admin/initial-access-tokens (src/admin/initial-access-tokens.ts). */
 export const initialAccessToken = z.strictObject({
-  initial_access_token: z.string().describe('bearer token for one RFC 7591 registration; shown once'),
-  expires_at: timestamp,
+  initial_access_token: z
+    .string()
+    .describe('bearer token for RFC 7591 registrations at `registration_endpoint`: each use registers one client, and it may be used again until `expires_at`; shown once'),
+  expires_at: timestamp.describe('when the token stops being accepted (`expires_in` seconds after issue)'),
   registration_endpoint: z.url(),
 });
 

@@ -161,11 +161,13 @@ export function connectionQueries(db: Knex) {
     },
     /**
      * Status `revoked`, tokens gone (the row stays: status and history remain visible). Only the link that was
-     * read (same `connected_at`): a reconnect that landed meanwhile is a new link and stays.
+     * read (same `connected_at`): a reconnect that landed meanwhile is a new link and stays. Undefined when the link
+     * was linked again meanwhile or is already revoked (so one caller reports the revocation).
      */
     async markRevoked(id: string, now: Date, connectedAt: Date): Promise<ConnectionRow | undefined> {
       const [row] = await db('integration_connections')
         .where({ id, connected_at: connectedAt })
+        .whereNot('status', 'revoked')
         .update({ status: 'revoked', access_token_enc: null, refresh_token_enc: null, expires_at: null, revoked_at: now, updated_at: now })
         .returning('*');
       return row;

@@ -258,3 +258,72 @@ describe('clients', () => {
     expect((await admin.get('/admin/clients?cursor=garbage')).status).toBe(400);
   });
 });
+
+describe('client metadata fields', () => {
+  test('unknown top-level fields are refused on create and update, naming the field; nothing is stored', async () => {
+    const before = await clientCount();
+    const created = await admin.post('/admin/clients', thirdParty({ foo: 1 }));
+    expect(created.status).toBe(400);
+    expect(created.body).toEqual({ error: 'invalid_client_metadata', error_description: expect.stringContaining('unknown field "foo"') });
+    // RFC 7591 metadata oidc-provider does not understand here is not stored either
+    const software = await admin.post('/admin/clients', thirdParty({ software_id: 'x' }));
+    expect(software.status).toBe(400);
+    expect(software.body.error_description).toContain('software_id');
+    expect(await clientCount()).toBe(before);
+
+    const client = await admin.post('/admin/clients', thirdParty());
+    const id = client.body.client_id;
+    const stored = (await admin.get(`/admin/clients/${id}`)).body;
+    const patched = await admin.patch(`/admin/clients/${id}`, { client_name: 'Renamed', bar: { nested: true } });
+    expect(patched.status).toBe(400);
+    expect(patched.body).toEqual({ error: 'invalid_client_metadata', error_description: expect.stringContaining('bar') });
+    expect((await admin.get(`/admin/clients/${id}`)).body).toEqual(stored);
+  });
+
+  test('server-set fields are refused with their own reason', async () => {
+    const response = await admin.post('/admin/clients', thirdParty({ registration_access_token: 'x' }));
+    expect(response.status).toBe(400);
+    expect(response.body.error_description).toMatch(/registration_access_token: .*set by the server/);
+    const client = await admin.post('/admin/clients', thirdParty());
+    const profile = await admin.patch(`/admin/clients/${client.body.client_id}`, { profile: 'alexa' });
+    expect(profile.status).toBe(400);
+    expect(profile.body.error_description).toMatch(/profile: .*fixed at creation/);
+  });
+
+  test('the contract fields and the RFC 7591 / OIDC metadata the provider understands are accepted and kept', async () => {
+    const full = thirdParty({
+      client_id: `full-${randomUUID()}`,
+      workspace_id: 'default',
+      first_party: false,
+      require_pkce: true,
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_post',
+      role_map: { admin: 'owner' },
+      token_exchange_audiences: ['https://api.example.com'],
+      application_type: 'web',
+      client_uri: 'https://rp.example.com',
+      logo_uri: 'https://rp.example.com/logo.png',
+      policy_uri: 'https://rp.example.com/policy',
+      tos_uri: 'https://rp.example.com/tos',
+      contacts: ['ops@example.com'],
+      post_logout_redirect_uris: ['https://rp.example.com/bye'],
+      backchannel_logout_uri: 'https://rp.example.com/logout',
+      backchannel_logout_session_required: true,
+      default_max_age: 3600,
+      require_auth_time: true,
+      id_token_signed_response_alg: 'ES256',
+      subject_type: 'public',
+      require_pushed_authorization_requests: false,
+      dpop_bound_access_tokens: false,
+    });
+    const created = await admin.post('/admin/clients', full);
+    expect(created.status).toBe(201);
+    const { client_secret: _secret, ...expected } = full as Record<string, unknown>;
+    expect(created.body).toMatchObject(expected);
+    const patched = await admin.patch(`/admin/clients/${created.body.client_id}`, { contacts: null, logo_uri: 'https://rp.example.com/new.png', default_max_age: null });
+    expect(patched.status).toBe(200);
+    expect(patched.body).not.toHaveProperty('contacts');
+    expect(patched.body).not.toHaveProperty('default_max_age');
+    expect(patched.body.logo_uri).toBe('https://rp.example.com/new.png');
+  });
+});

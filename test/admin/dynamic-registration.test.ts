@@ -1,3 +1,4 @@
+import { sha256 } from '../../src/crypto/secrets.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { adminToken, api } from '../support/api.js';
 import { authorize, createUser, postForm, REDIRECT_URI } from '../support/flow.js';
@@ -100,4 +101,21 @@ test('a malformed management URL is a JSON 400, never a 500', async () => {
 test('initial access token input is validated', async () => {
   expect((await admin.post('/admin/initial-access-tokens', { expires_in: 5 })).status).toBe(400);
   expect((await admin.post('/admin/initial-access-tokens', { policies: ['x'] })).status).toBe(400);
+});
+
+test('an initial access token says when it expires, and registers clients until then (not just one)', async () => {
+  const before = Date.now();
+  const issued = await admin.post('/admin/initial-access-tokens', { expires_in: 600 });
+  expect(issued.status).toBe(201);
+  const expiresAt = Date.parse(issued.body.expires_at);
+  expect(expiresAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 600_000);
+  expect(expiresAt).toBeLessThanOrEqual(Date.now() + 600_000);
+  // the expiry the store keeps is the one reported (the store's row has millisecond precision, the token seconds)
+  const stored = await server.context.database.db('oidc_models').where({ model: 'InitialAccessToken', id: sha256(issued.body.initial_access_token) }).first();
+  expect(Math.abs(new Date(stored.expires_at).getTime() - expiresAt)).toBeLessThan(1000);
+  // oidc-provider's adapter-backed initial access tokens are not consumed by a registration (OpenAPI says so too).
+  const first = await api(server, issued.body.initial_access_token).post('/reg', { ...metadata, client_name: 'First' });
+  const second = await api(server, issued.body.initial_access_token).post('/reg', { ...metadata, client_name: 'Second' });
+  expect([first.status, second.status]).toEqual([201, 201]);
+  expect(first.body.client_id).not.toBe(second.body.client_id);
 });

@@ -132,6 +132,19 @@ describe('users', () => {
   });
 });
 
+describe('user roles', () => {
+  test('duplicate roles are stored once, on create and on update', async () => {
+    const created = await admin.post('/admin/users', { email: email(), password: PASSWORD, roles: ['admin', 'admin', 'editor', 'admin'] });
+    expect(created.status).toBe(201);
+    expect(created.body.roles).toEqual(['admin', 'editor']);
+    const updated = await admin.patch(`/admin/users/${created.body.id}`, { roles: ['viewer', 'viewer'] });
+    expect(updated.status).toBe(200);
+    expect(updated.body.roles).toEqual(['viewer']);
+    const row = await server.context.database.db('users').where({ id: created.body.id }).first();
+    expect(row.roles).toEqual(['viewer']);
+  });
+});
+
 describe('the workspace claim', () => {
   test('user tokens carry the user workspace; client_credentials tokens the client workspace', async () => {
     await admin.post('/admin/workspaces', { id: 'tenant-a', name: 'Tenant A' });
@@ -162,5 +175,39 @@ describe('resource servers', () => {
     expect((await admin.delete(`/admin/resources/${created.body.id}`)).status).toBe(204);
     expect((await admin.delete(`/admin/resources/${created.body.id}`)).status).toBe(404);
     expect((await admin.delete('/admin/resources/nope')).status).toBe(404);
+  });
+});
+
+describe('resource server identifiers and scopes', () => {
+  const resourceCount = () => count('resource_servers');
+
+  test.each([
+    ['the issuer itself', () => server.url],
+    ['the issuer with a trailing slash', () => `${server.url}/`],
+    ['a javascript: URI', () => 'javascript:alert(1)'],
+    ['a URN', () => 'urn:example:api'],
+    ['plain http on a public host', () => 'http://api.example.com'],
+    ['credentials in the URL', () => 'https://user:pw@api.example.com'],
+  ])('%s is refused with a 400 and nothing is created', async (_name, identifier) => {
+    const before = await resourceCount();
+    const response = await admin.post('/admin/resources', { identifier: identifier(), scopes: ['read'] });
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual({ error: 'invalid_request', error_description: expect.stringContaining('identifier') });
+    expect(await resourceCount()).toBe(before);
+  });
+
+  test.each(['openid', 'offline_access', 'account', 'integrations:token', 'admin'])('the reserved scope %s is refused', async (scope) => {
+    const before = await resourceCount();
+    const response = await admin.post('/admin/resources', { identifier: `https://reserved-${scope.replace(':', '-')}.example.com`, scopes: ['read', scope] });
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual({ error: 'invalid_request', error_description: expect.stringContaining(scope) });
+    expect(await resourceCount()).toBe(before);
+  });
+
+  test('https, and http on a loopback host, are accepted; profile and email stay usable for token exchange', async () => {
+    for (const identifier of ['https://orders.example.com/api', 'http://127.0.0.1:9000/api', 'http://localhost/api']) {
+      const response = await admin.post('/admin/resources', { identifier, scopes: ['read', 'profile', 'email'] });
+      expect(response.status).toBe(201);
+    }
   });
 });

@@ -36,7 +36,7 @@ test('no spelling of a protected path answers without a bearer token', async () 
         signal: AbortSignal.timeout(5_000),
       }).catch((error: Error) => ({ status: `no answer (${error.name})` }));
       // 401 (the bearer check) or 404 (no such route in that spelling); anything else reached a handler.
-      if (![401, 404].includes(response.status)) reached.push(`${op.method.toUpperCase()} ${path} → ${response.status}`);
+      if (!([401, 404] as Array<number | string>).includes(response.status)) reached.push(`${op.method.toUpperCase()} ${path} → ${response.status}`);
     }
   }
   expect(reached).toEqual([]);

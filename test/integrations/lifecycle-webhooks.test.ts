@@ -60,3 +60,37 @@ describe('a broken link is noticed at once and reported', () => {
     expect(log.body.items.map((d: { event: string; status: string }) => `${d.event}:${d.status}`).sort()).toEqual(['connection.connected:delivered', 'connection.needs_reauth:delivered']);
   });
 });
+
+describe('disconnect is idempotent', () => {
+  test('disconnecting an already revoked link answers the same, with no second webhook and no second audit event', async () => {
+    const workspace = `ws-idem-${Date.now().toString(36)}`;
+    const admin = api(world.server, await adminToken(world.server));
+    expect((await admin.post('/admin/workspaces', { id: workspace, name: 'Idempotent' })).status).toBe(201);
+    const url = receiver.route(`/${workspace}`, () => 204);
+    const subscription = await admin.post(`/admin/workspaces/${workspace}/webhooks`, { url, events: ['connection.revoked'] });
+    expect(subscription.status).toBe(201);
+
+    const { call } = await integrationUser(world.server, workspace);
+    const connected = await connect(world, call, 'google', { purpose: 'twice' });
+    const responses = [];
+    for (let i = 0; i < 3; i += 1) responses.push(await call.post('/integrations/google/disconnect', { purpose: 'twice' }));
+    for (const response of responses) {
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ id: connected.body.id, provider: 'google', purpose: 'twice', status: 'revoked' });
+    }
+    expect(responses[0]!.body.upstream_revocation).toBe('revoked');
+    for (const again of responses.slice(1)) expect(again.body).toMatchObject({ upstream_revocation: 'nothing_to_revoke', mailboxes_reverted: [] });
+
+    // One delivery queued, and one received.
+    const log = await admin.get(`/admin/workspaces/${workspace}/webhooks/${subscription.body.id}/deliveries`);
+    expect(log.body.items.map((d: { event: string }) => d.event)).toEqual(['connection.revoked']);
+    const delivered = await waitFor(() => receiver.requestsTo(`/${workspace}`)[0], 'the revoked webhook');
+    expect(verified(subscription.body.secret, delivered)).toMatchObject({ type: 'connection.revoked', data: { id: connected.body.id, status: 'revoked' } });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(receiver.requestsTo(`/${workspace}`)).toHaveLength(1);
+
+    const audit = await admin.get('/admin/audit?type=IntegrationDisconnect&limit=1000');
+    const events = audit.body.items.filter((e: { details?: { connection_id?: string } }) => e.details?.connection_id === connected.body.id);
+    expect(events).toHaveLength(1);
+  });
+});

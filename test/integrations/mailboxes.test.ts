@@ -79,3 +79,39 @@ describe('tenant mailboxes', () => {
     expect((await call.get('/integrations/mailboxes/new')).status).toBe(404);
   });
 });
+
+describe('mailbox settings refuse control characters', () => {
+  test.each([
+    ['CR LF in the username', { username: 'bookings@hotel.example\r\nA1 LOGOUT' }],
+    ['LF in the username', { username: 'bookings\n' }],
+    ['a tab in the username', { username: 'book\tings' }],
+    ['NEL (U+0085) in the username', { username: 'book\u0085ings' }],
+    ['a line separator in the username', { username: 'book\u2028ings' }],
+    ['DEL in the username', { username: 'book\u007fings' }],
+    ['CR LF in the IMAP host', { imap: { host: 'imap.example.com\r\n', port: 993, security: 'tls' } }],
+    ['LF in the SMTP host', { smtp: { host: 'smtp.example.com\nX', port: 587, security: 'starttls' } }],
+    ['a trailing LF in a loopback host', { imap: { host: '[::1]\n', port: 143, security: 'none' } }],
+    ['CR LF in the email', { email: 'bookings@hotel.example\r\n' }],
+  ])('%s is a 400 and changes nothing', async (_name, override) => {
+    const { call } = await integrationUser(world.server, `ws-mail-${Date.now().toString(36)}-ctl`);
+    const created = await call.put('/integrations/mailboxes/booking', settings());
+    expect(created.status).toBe(201);
+    const before = (await call.get('/integrations/mailboxes/booking')).body;
+    const response = await call.put('/integrations/mailboxes/booking', settings(override));
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+    expect((await call.get('/integrations/mailboxes/booking')).body).toEqual(before);
+    // on a new purpose nothing is created either
+    expect((await call.put('/integrations/mailboxes/other', settings(override))).status).toBe(400);
+    expect((await call.get('/integrations/mailboxes/other')).status).toBe(404);
+  });
+
+  test('ordinary usernames still work: an email address, DOMAIN\\user, spaces and non-ASCII letters', async () => {
+    const { call } = await integrationUser(world.server, `ws-mail-${Date.now().toString(36)}-ok`);
+    for (const username of ['bookings@hotel.example', 'HOTEL\\bookings', 'front desk', 'réception']) {
+      const response = await call.put('/integrations/mailboxes/booking', settings({ username }));
+      expect(response.status).toBeLessThan(300);
+      expect(response.body.username).toBe(username);
+    }
+  });
+});
