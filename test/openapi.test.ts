@@ -416,6 +416,12 @@ describe('real responses match the document', () => {
 
     check('delete', '/admin/clients/{id}', await admin.delete(`/admin/clients/${id}`), 204);
     check('delete', '/admin/clients/{id}', await admin.delete(`/admin/clients/${id}`), 404);
+
+    // The account page's client is built in (src/clients/built-in.ts): read, never changed.
+    check('patch', '/admin/clients/{id}', await admin.patch('/admin/clients/account-console', { client_name: 'x' }), 409);
+    check('post', '/admin/clients/{id}/secret', await admin.post('/admin/clients/account-console/secret'), 409);
+    check('delete', '/admin/clients/{id}', await admin.delete('/admin/clients/account-console'), 409);
+    check('get', '/admin/clients/{id}', await admin.get('/admin/clients/account-console'), 200);
   });
 
   test('resource servers', async () => {

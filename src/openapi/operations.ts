@@ -6,10 +6,7 @@ import { integrationOperations } from './integration-operations.js';
 import { webhookOperations } from './webhook-operations.js';
 import { invalidRequest, type OperationSpec } from './requests.js';
 
-/**
- * src/clients/built-in.ts: clients the server writes at every start and relies on. (Said in the descriptions; a 409
- * response entry waits for test/openapi.test.ts to produce it, as its coverage check requires.)
- */
+/** src/clients/built-in.ts: clients the server writes at every start and relies on. */
 const BUILT_IN =
   'Built-in clients are managed by the server and refused here (409 `client_protected`): `account-console` (the ' +
   'account page signs in through it) and the bootstrap admin client named by `BOOTSTRAP_ADMIN_CLIENT_ID` (change its ' +
@@ -63,6 +60,7 @@ export const operations: OperationSpec[] = [
     success: { status: 200, description: 'The changed client, plus `client_secret` once when the change issued one.', schema: 'ClientWithSecret' },
     badRequest: invalidRequest('Bad metadata, an unknown field or a malformed body.', 'invalid_client_metadata', 'invalid_redirect_uri'),
     notFound: 'No such client.',
+    conflict: { codes: ['client_protected'], description: 'A built-in client (see the description).' },
   },
   {
     method: 'delete',
@@ -74,6 +72,7 @@ export const operations: OperationSpec[] = [
     audience: 'admin',
     success: { status: 204, description: 'Deleted.' },
     notFound: 'No such client.',
+    conflict: { codes: ['client_protected'], description: 'A built-in client (see the description).' },
   },
   {
     method: 'post',
@@ -86,6 +85,7 @@ export const operations: OperationSpec[] = [
     success: { status: 200, description: 'The new secret.', schema: 'ClientSecret' },
     badRequest: invalidRequest('The client authenticates without a secret.'),
     notFound: 'No such client.',
+    conflict: { codes: ['client_protected'], description: 'A built-in client (see the description).' },
   },
   // Users
   {
