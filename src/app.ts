@@ -2,6 +2,7 @@ import Koa from 'koa';
 import type { AppContext } from './context.js';
 import { derivePurposeSecret } from './crypto/keyring.js';
 import { errorHandler, notFound } from './http/errors.js';
+import { allowedMethodsAt, methodNotAllowed } from './http/method-not-allowed.js';
 import { healthRoutes } from './http/health.js';
 import { httpMetrics } from './metrics/http.js';
 import { metricsRoutes } from './metrics/routes.js';
@@ -58,6 +59,14 @@ export function createApp(context: AppContext): Koa {
   // Our API prefixes never fall through to the provider: an unknown route there is a JSON 404.
   app.use(async (ctx, next) => {
     if (/^\/(admin|account|integrations)(\/|$)/.test(ctx.path)) throw notFound(`no route ${ctx.method} ${ctx.path}`);
+    await next();
+  });
+
+  // A path of ours asked with another method (POST /healthz) is a 405 here; past this point the provider would
+  // only find no route for it. The provider's own paths get theirs from src/oidc/provider-boundary.ts.
+  app.use(async (ctx, next) => {
+    const allowed = isProviderOnlyPath(ctx.path) ? [] : allowedMethodsAt(routers, ctx);
+    if (allowed.length) throw methodNotAllowed(ctx.method, allowed);
     await next();
   });
 

@@ -22,6 +22,8 @@ export const renderError: Configuration['renderError'] = async (ctx, out) => {
 /** Our look for RP-initiated logout; the provider's form carries its own xsrf token. */
 export const logoutPages: Pick<RpLogout, 'logoutSource' | 'postLogoutSuccessSource'> = {
   async logoutSource(ctx, form) {
+    // RP-Initiated Logout 1.0 §2: the user confirms. No script may run here (PAGE_CSP), so nothing submits by itself.
+    ctx.set('Content-Security-Policy', PAGE_CSP);
     // The provider's form is its own trusted markup (an xsrf hidden input); the buttons submit it.
     ctx.body = layout(
       'Sign out',
@@ -32,6 +34,17 @@ export const logoutPages: Pick<RpLogout, 'logoutSource' | 'postLogoutSuccessSour
   },
   async postLogoutSuccessSource(ctx) {
     ctx.set('Content-Security-Policy', PAGE_CSP);
-    ctx.body = layout('Signed out', html`<h1>You are signed out</h1><p>You can close this window.</p>`);
+    // "No, stay signed in" lands here too (RP-Initiated Logout 1.0 §2: the user may decline): say what happened.
+    const session = await ctx.oidc.provider.Session.get(ctx);
+    if (!session.accountId) {
+      ctx.body = layout('Signed out', html`<h1>You are signed out</h1><p>You can close this window.</p>`);
+      return;
+    }
+    // With a client_id, "No" signed the user out of that app only (oidc-provider's end_session confirm).
+    const app = ctx.oidc.client ? (ctx.oidc.client.clientName ?? ctx.oidc.client.clientId) : undefined;
+    ctx.body = layout(
+      'Still signed in',
+      html`<h1>You are still signed in</h1><p>${app ? `You were signed out of ${app} only.` : 'Nothing was changed.'} You can close this window.</p>`,
+    );
   },
 };

@@ -18,6 +18,9 @@ import { installGoogleLinking } from './google-linking.js';
 import { installTokenExchange } from './token-exchange.js';
 import { outboundFetch } from './outbound-fetch.js';
 import { outageAware } from './store-outage.js';
+import { installProviderBoundary } from './provider-boundary.js';
+import { pinUrlsToIssuer } from './issuer-urls.js';
+import { installGrantTypeRefusal } from './grant-type-refusal.js';
 import type { JWK } from 'jose';
 import type { Adapter } from 'oidc-provider';
 
@@ -96,6 +99,10 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  pinUrlsToIssuer(provider);
+  // First: the outermost provider middleware, so it also shapes what the ones installed after it answer.
+  installProviderBoundary(provider);
+  installGrantTypeRefusal(provider);
   installClientSecretHashing(provider);
   installRegistrationSecretGuard(provider);
   installGoogleLinking(provider, { config: config.googleLinking, users, logger, issueRefreshToken: configuration.issueRefreshToken! });

@@ -1,5 +1,6 @@
 import { errors, type Configuration } from 'oidc-provider';
 import type { ResourceServerQueries } from '../queries/resource-servers.js';
+import { isStorableText } from './storable.js';
 
 type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
 
@@ -14,7 +15,8 @@ export function resourceIndicators(resourceServers: ResourceServerQueries, acces
     defaultResource: () => undefined,
     useGrantedResource: () => true,
     async getResourceServerInfo(_ctx, resourceIndicator) {
-      const server = await resourceServers.findByIdentifier(resourceIndicator);
+      // U+0000 or an unpaired surrogate names no registered server (storable.ts); Postgres would refuse the query.
+      const server = isStorableText(resourceIndicator) ? await resourceServers.findByIdentifier(resourceIndicator) : undefined;
       if (!server) throw new errors.InvalidTarget(`unknown resource server ${resourceIndicator}`);
       return {
         audience: server.identifier,

@@ -231,8 +231,8 @@ describe('requests the token endpoint refuses', () => {
 
     const other = await registerClient(server); // authorization_code + refresh_token only
     const refused = await link(server, { intent: 'check', assertion }, 'basic', other);
-    // oidc-provider's own check (lib/actions/token.js allowedGrantTypeCheck).
-    expect(refused).toMatchObject({ status: 400, body: { error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' } });
+    // oidc-provider's own check (lib/actions/token.js allowedGrantTypeCheck), renamed by src/oidc/grant-type-refusal.ts.
+    expect(refused).toMatchObject({ status: 400, body: { error: 'unauthorized_client', error_description: 'requested grant type is not allowed for this client' } });
 
     const publicClient = await registerClient(server, { grant_types: ['authorization_code', JWT_BEARER], token_endpoint_auth_method: 'none' });
     expect(await link(server, { intent: 'get', assertion }, 'body', publicClient)).toMatchObject({ status: 400, body: { error: 'unauthorized_client' } });

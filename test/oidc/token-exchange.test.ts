@@ -179,11 +179,11 @@ describe('refusals', () => {
     const wrongSecret = await exchange({ ...backendA, client_secret: 'wrong-secret' }, { subject_token: userToken, resource: API_B });
     expect(wrongSecret).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
 
-    // A client whose grant_types do not list the grant: oidc-provider's own check (lib/actions/token.js).
+    // A client whose grant_types do not list the grant: oidc-provider's own check, its error renamed (src/oidc/grant-type-refusal.ts).
     const withoutGrant = await createClient({ grant_types: ['authorization_code', 'refresh_token'], token_exchange_audiences: [API_B] });
     expect(await exchange(withoutGrant, { subject_token: userToken, resource: API_B })).toMatchObject({
       status: 400,
-      body: { error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' },
+      body: { error: 'unauthorized_client', error_description: 'requested grant type is not allowed for this client' },
     });
     // The metadata itself refuses audiences on a public client.
     const refused = await admin.post('/admin/clients', { redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', TOKEN_EXCHANGE], token_exchange_audiences: [API_B] });

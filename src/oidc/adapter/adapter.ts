@@ -3,6 +3,7 @@ import { sha256 } from '../../crypto/secrets.js';
 import type { Logger } from 'winston';
 import type { ArtifactStore, Clock } from './artifact-store.js';
 import { temporarilyUnavailable } from '../store-outage.js';
+import { isStorable, isStorableText } from '../storable.js';
 
 /** Models whose id is an identifier, not a bearer secret: stored under their own id. */
 const PLAIN_ID_MODELS = new Set(['Grant', 'Client']);
@@ -65,10 +66,16 @@ function unavailable(cause: unknown, logger: Logger): never {
 }
 
 /**
- * Postgres text cannot hold U+0000, so no stored id contains it: such a lookup (`client_id=%00`) is "not found",
- * not a query the database refuses (which would read as an outage, 503).
+ * A payload Postgres cannot hold comes from request input (`state`, `login_hint`, client metadata…): refused as
+ * `invalid_request` (oidc-provider renders it as a 400, or sends it back to the client once its redirect_uri is
+ * checked), whichever store the model lives in, so Redis and Postgres deployments answer alike.
  */
-const storable = (value: string): boolean => !value.includes('\0');
+function assertStorable(model: string, payload: AdapterPayload): void {
+  if (isStorable(payload)) return;
+  const why = 'holds U+0000 or an unpaired UTF-16 surrogate, which cannot be stored';
+  // Dynamic registration (RFC 7591 §3.2.2): bad metadata is invalid_client_metadata.
+  throw model === 'Client' ? new errors.InvalidClientMetadata(`client metadata ${why}`) : new errors.InvalidRequest(`a parameter ${why}`);
+}
 
 export interface AdapterOptions {
   stores: AdapterStores;
@@ -109,6 +116,7 @@ export function createAdapterClass(options: AdapterOptions): new (name: string) 
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      assertStorable(this.#model, payload);
       // The token value (jti) is not stored next to its hash; find() puts it back.
       const { jti: _jti, ...rest } = payload;
       const key = this.#key(id);
@@ -128,7 +136,8 @@ export function createAdapterClass(options: AdapterOptions): new (name: string) 
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      if (!storable(id)) return undefined;
+      // No stored id holds what Postgres cannot store (storable.ts): `client_id=%00` is "not found", not an outage.
+      if (!isStorableText(id)) return undefined;
       try {
         const key = this.#key(id);
         if (this.#model === 'RefreshToken' && (await this.#isAccessToken(key))) return undefined;
@@ -150,7 +159,7 @@ export function createAdapterClass(options: AdapterOptions): new (name: string) 
     }
 
     async #findBy(column: 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
-      if (!storable(value)) return undefined;
+      if (!isStorableText(value)) return undefined;
       try {
         const found = await this.#artifacts.findBy(this.#stored, column, value);
         if (!found) return undefined;
