@@ -4,16 +4,20 @@ type Features = NonNullable<Configuration['features']>;
 type IntrospectionPolicy = NonNullable<NonNullable<Features['introspection']>['allowedPolicy']>;
 type RevocationPolicy = NonNullable<NonNullable<Features['revocation']>['allowedPolicy']>;
 
+const workspaceOf = (client: object): string => (client as { workspace_id?: string }).workspace_id ?? 'default';
+
 /**
- * RFC 7662 §4: a confidential client (a resource server) may introspect any token; a public client only
- * its own (it cannot prove who it is). Others' tokens answer `{ active: false }`.
+ * RFC 7662 §4: a confidential client (a resource server) may introspect the tokens of its own workspace; a public
+ * client only its own tokens (it cannot prove who it is). Others' tokens answer `{ active: false }`, so one
+ * tenant's clients learn nothing about another tenant's tokens.
  * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#featuresintrospection
  */
 export const introspectionAllowed: IntrospectionPolicy = async (ctx, client, token) => {
   if (token.clientId === client.clientId) return true;
   if (client.clientAuthMethod === 'none') return false;
   // A deleted client's tokens are inactive, including client_credentials tokens, which have no grant to revoke.
-  return Boolean(await ctx.oidc.provider.Client.find(token.clientId!));
+  const owner = await ctx.oidc.provider.Client.find(token.clientId!);
+  return owner !== undefined && workspaceOf(owner) === workspaceOf(client);
 };
 
 /**
