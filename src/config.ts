@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defaults } from '../config/default.js';
 import { loadProviderRegistry, ProviderRegistryError, type ProviderRegistry } from './integrations/registry/index.js';
+import { parseCidr } from './net/special-use-address.js';
 
 /** Environment variable → path in the config object. The only place that reads the environment. */
 const ENV_MAP: Record<string, string> = {
@@ -53,6 +54,7 @@ const ENV_MAP: Record<string, string> = {
   RATE_LIMIT_TOKEN_IP_WINDOW_SECONDS: 'rateLimit.token.ipWindowSeconds',
   RATE_LIMIT_ADMIN_PER_CLIENT: 'rateLimit.admin.perClient',
   RATE_LIMIT_ADMIN_WINDOW_SECONDS: 'rateLimit.admin.windowSeconds',
+  OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'outbound.allowPrivateNetworks',
 };
 
 const seconds = z.coerce.number().int().nonnegative();
@@ -63,6 +65,18 @@ const limitWindow = z.coerce.number().int().min(1).max(20 * 24 * 60 * 60);
 const optionalString = z.string().min(1).optional();
 const bool = z.preprocess((v) => (typeof v === 'string' ? !['false', '0', 'no', ''].includes(v.toLowerCase()) : v), z.boolean());
 const httpUrl = z.url({ protocol: /^https?$/ });
+/** `10.0.0.0/8,fd00::/8` (a bare address is one host) → a list; each entry must be a CIDR range. */
+const cidrList = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+  z
+    .array(z.string())
+    .max(100)
+    .superRefine((ranges, ctx) => {
+      for (const range of ranges) {
+        if (!parseCidr(range)) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(range)} is not a CIDR range (a comma list such as 10.0.0.0/8,fd00::/8)` });
+      }
+    }),
+);
 
 const schema = z.object({
   nodeEnv: z.enum(['development', 'production', 'test']),
@@ -119,6 +133,12 @@ const schema = z.object({
     token: z.object({ perClient: count, windowSeconds: limitWindow, ipMaxFailures: count, ipWindowSeconds: limitWindow }),
     admin: z.object({ perClient: count, windowSeconds: limitWindow }),
   }),
+  /**
+   * Connections a caller can aim (mailbox checks, webhook deliveries) never go to special-use addresses (loopback,
+   * private, link-local, …: src/net/outbound-policy.ts), except loopback when the issuer is on a loopback host and
+   * these ranges. Default: none.
+   */
+  outbound: z.object({ allowPrivateNetworks: cidrList.default([]) }).default({ allowPrivateNetworks: [] }),
 });
 
 type Parsed = z.infer<typeof schema>;

@@ -51,6 +51,7 @@ import { WEBHOOK_DELIVERY_QUEUE } from './webhooks/dispatcher.js';
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { upstreamClients } from './integrations/upstream-client.js';
+import { outboundPolicy, type OutboundPolicy } from './net/outbound-policy.js';
 
 /** Everything built once at start and passed down; no module-level singletons. */
 export interface AppContext {
@@ -82,6 +83,8 @@ export interface AppContext {
   queue: JobQueue;
   /** This instance's Prometheus registry and instruments (GET /metrics). */
   metrics: Metrics;
+  /** Where mail checks and webhook deliveries may connect (ISSUER, OUTBOUND_ALLOW_PRIVATE_NETWORKS). */
+  outbound: OutboundPolicy;
   close(): Promise<void>;
 }
 
@@ -152,7 +155,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
     const scheduler = refreshScheduler({ queue, leases: queries.connectionLeases, marginSeconds: config.integrations.refreshMarginSeconds, clock, logger });
     const sealer = connectionSealer(keyring);
     const cache = tokenCache(redis, keyring, clock, logger);
-    const webhooks = webhookDispatcher({ webhooks: queries.webhooks, keyring, queue, clock, logger, audit });
+    const outbound = outboundPolicy({ issuer: config.issuer, allowPrivateNetworks: config.outbound.allowPrivateNetworks });
+    const webhooks = webhookDispatcher({ webhooks: queries.webhooks, keyring, queue, clock, logger, audit, outbound });
     const integrationDeps: IntegrationDeps = {
       settings: { issuer: config.issuer, providers: config.providers, ...config.integrations },
       connections: queries.connections,
@@ -169,6 +173,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       audit,
       events: webhooks,
       refreshOutcome: (provider, outcome) => metrics.integrationRefresh.inc({ provider, outcome }),
+      outbound,
       logger,
       clock,
     };
@@ -220,6 +225,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       rateLimits,
       queue,
       metrics,
+      outbound,
       async close() {
         stopSweeper();
         await queue?.stop();

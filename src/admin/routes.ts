@@ -20,6 +20,7 @@ import { initialAccessTokenRoutes } from './initial-access-tokens.js';
 import { resourceRoutes } from './resources.js';
 import { userRoutes } from './users.js';
 import { webhookRoutes } from './webhooks.js';
+import type { OutboundPolicy } from '../net/outbound-policy.js';
 import { workspaceRoutes } from './workspaces.js';
 
 export interface AdminDependencies {
@@ -35,6 +36,8 @@ export interface AdminDependencies {
   database: Pick<Database, 'db'>;
   /** `adminPerClient`: requests per admin client (all its tokens together); absent: no limit. */
   rateLimits?: Pick<RateLimits, 'adminPerClient'>;
+  /** Where webhook receivers may be (a special-use IP literal is refused at creation). */
+  outbound: OutboundPolicy;
   /** Which client is the bootstrap admin (built in: not changeable here, src/clients/built-in.ts). */
   config: Pick<Config, 'bootstrapAdmin'>;
 }
@@ -52,7 +55,7 @@ export function adminRoutes(deps: AdminDependencies): Router {
     clientRoutes(deps.clientAdmin, builtInClients({ bootstrapAdminClientId: bootstrapAdminClientId(deps.config.bootstrapAdmin) })),
     userRoutes(deps.userAdmin),
     workspaceRoutes(deps.queries.workspaces, deps.audit),
-    webhookRoutes({ webhooks: webhookQueries(deps.database.db), workspaces: deps.queries.workspaces, keyring: deps.keyring, audit: deps.audit }),
+    webhookRoutes({ webhooks: webhookQueries(deps.database.db), workspaces: deps.queries.workspaces, keyring: deps.keyring, audit: deps.audit, outbound: deps.outbound }),
     resourceRoutes(deps.queries.resourceServers, deps.queries.workspaces, deps.audit, deps.provider.issuer),
     initialAccessTokenRoutes(deps.provider, deps.audit),
     auditRoutes(deps.queries.audit),

@@ -14,6 +14,7 @@ import { CONNECTION_EVENTS } from '../integrations/events.js';
 import type { WebhookDeliveryRow, WebhookQueries, WebhookSubscriptionRow } from '../queries/webhooks.js';
 import type { WorkspaceQueries } from '../queries/workspaces.js';
 import { newWebhookSecret, webhookSecretAad } from '../webhooks/signing.js';
+import { SPECIAL_USE_REFUSAL, type OutboundPolicy } from '../net/outbound-policy.js';
 
 /** Where deliveries go: https, or http on a loopback host only (CONTRACT.md); no credentials or fragment in it. */
 const receiverUrl = z
@@ -80,8 +81,8 @@ const originOfUrl = (url: string) => new URL(url).origin;
  * Outbound webhook subscriptions of a workspace (`/admin/workspaces/:id/webhooks`). The signing secret is made
  * here, returned once by POST and stored sealed with the key ring; reads never return it.
  */
-export function webhookRoutes(deps: { webhooks: WebhookQueries; workspaces: WorkspaceQueries; keyring: KeyRing; audit: AuditLog }): Router {
-  const { webhooks, workspaces, keyring, audit } = deps;
+export function webhookRoutes(deps: { webhooks: WebhookQueries; workspaces: WorkspaceQueries; keyring: KeyRing; audit: AuditLog; outbound: OutboundPolicy }): Router {
+  const { webhooks, workspaces, keyring, audit, outbound } = deps;
   const router = createRouter({ prefix: '/workspaces/:id/webhooks' });
 
   const workspaceOf = async (ctx: Context) => {
@@ -99,6 +100,8 @@ export function webhookRoutes(deps: { webhooks: WebhookQueries; workspaces: Work
 
   router.post('/', jsonBody, async (ctx) => {
     const body = parseBody(ctx, createWebhookBody);
+    // An IP literal in a special-use range (169.254.169.254, 10.0.0.5, [::ffff:a00:5], …) could never be delivered to.
+    if (outbound.refusesLiteral(new URL(body.url).hostname)) throw badRequest(`url: ${SPECIAL_USE_REFUSAL}`);
     const workspaceId = await workspaceOf(ctx);
     const id = randomUUID();
     const secret = newWebhookSecret();

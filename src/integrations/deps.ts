@@ -1,3 +1,4 @@
+import type { OutboundPolicy } from '../net/outbound-policy.js';
 import type { Logger } from 'winston';
 import type { AuditLog } from '../audit/writer.js';
 import type { KeyRing } from '../crypto/keyring.js';
@@ -42,6 +43,8 @@ export interface IntegrationDeps {
   events: ConnectionEvents;
   /** Counts each refresh at the provider by outcome (metrics: integration_refresh_total); optional. */
   refreshOutcome?: (provider: string, outcome: 'success' | 'needs_reauth' | 'failure') => void;
+  /** Where the mail check may connect (special-use addresses refused; ISSUER, OUTBOUND_ALLOW_PRIVATE_NETWORKS). */
+  outbound: OutboundPolicy;
   logger: Logger;
   clock: () => number;
 }

@@ -36,6 +36,7 @@ export function integrationService(deps: IntegrationDeps) {
       vendToken: async (connection) => (await vending.token(connection, connection.provider, { purpose: connection.purpose }, SYSTEM)).access_token,
       clock,
       logger: deps.logger,
+      outbound: deps.outbound,
     }),
 
     async list(actor: IntegrationActor, options: { after?: string; limit: number; provider?: string }) {

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import type { Logger } from 'winston';
 import type { AuditLog } from '../audit/writer.js';
 import type { KeyRing } from '../crypto/keyring.js';
@@ -7,6 +9,7 @@ import type { ConnectionEvent, ConnectionEvents } from '../integrations/events.j
 import type { JobQueue } from '../jobs/queue.js';
 import type { ConnectionRow } from '../queries/connections.js';
 import type { WebhookDeliveryRow, WebhookQueries, WebhookSubscriptionRow } from '../queries/webhooks.js';
+import { DestinationRefused, SPECIAL_USE_REFUSAL, type OutboundPolicy } from '../net/outbound-policy.js';
 import { webhookHeaders, webhookSecretAad } from './signing.js';
 
 export const WEBHOOK_DELIVERY_QUEUE = 'webhook-delivery';
@@ -20,8 +23,11 @@ export interface WebhookDispatcherOptions {
   webhooks: WebhookQueries;
   keyring: KeyRing;
   queue: JobQueue;
-  /** The HTTP client (tests may pass their own); redirects are never followed. */
-  fetch?: typeof globalThis.fetch;
+  /**
+   * Where deliveries may connect (src/net/outbound-policy.ts): a receiver whose address is special-use (loopback,
+   * private, link-local, …) and not allowed by it gets nothing; that delivery fails at once, without retries.
+   */
+  outbound: OutboundPolicy;
   clock: () => number;
   logger: Logger;
   audit: AuditLog;
@@ -55,12 +61,13 @@ const originOfUrl = (url: string) => {
   }
 };
 
-/** A fetch failure as one line: undici hides the reason (ECONNREFUSED, a timeout) in `cause`. */
+/** A request failure as one line (ECONNREFUSED, a timeout, a TLS error). */
 function describeFailure(error: unknown): string {
-  const err = error as Error & { cause?: { code?: string; message?: string } };
+  const err = error as Error & { code?: string; cause?: { code?: string; message?: string } };
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return 'timeout';
-  const cause = err?.cause?.code ?? err?.cause?.message;
-  return (cause ? `${err.message}: ${cause}` : (err?.message ?? String(error))).slice(0, MAX_ERROR_LENGTH);
+  const message = err?.message || err?.code || String(error);
+  const code = err?.code && !message.includes(err.code) ? err.code : (err?.cause?.code ?? err?.cause?.message);
+  return (code ? `${message}: ${code}` : message).slice(0, MAX_ERROR_LENGTH);
 }
 
 /**
@@ -75,7 +82,7 @@ export function webhookDispatcher(options: WebhookDispatcherOptions): WebhookDis
   const retryDelaySeconds = options.retryDelaySeconds ?? 5;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const retentionDays = options.retentionDays ?? 30;
-  const httpFetch = options.fetch ?? globalThis.fetch;
+  const { outbound } = options;
 
   const enqueue = (delivery: Pick<WebhookDeliveryRow, 'id' | 'attempts' | 'next_attempt_at'>) =>
     queue.send(
@@ -105,17 +112,39 @@ export function webhookDispatcher(options: WebhookDispatcherOptions): WebhookDis
       details: { delivery_id: delivery.id, subscription_id: subscription.id, event: delivery.event, status_code: statusCode, attempts },
     });
 
-  /** One POST; the status code, or the reason it got none. Redirects are answers, not followed. */
-  async function post(url: string, headers: Record<string, string>, body: string): Promise<{ statusCode: number | null; error: string | null }> {
-    try {
-      const response = await httpFetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-      // The body is not read: only the status counts (and reading would let a receiver hold us up).
-      await response.body?.cancel().catch(() => {});
-      const ok = response.status >= 200 && response.status < 300;
-      return { statusCode: response.status, error: ok ? null : `HTTP ${response.status}` };
-    } catch (error) {
-      return { statusCode: null, error: describeFailure(error) };
-    }
+  /**
+   * One POST; the status code, or the reason it got none (`refused`: the outbound policy's, nothing was sent).
+   * node:http rather than fetch so that the connection resolves through the policy's `lookup`: every address of
+   * the receiver's name is checked and the socket goes to a checked one (no second lookup to rebind). IP literals
+   * skip `lookup` and are checked here. Redirects are answers, not followed; TLS certificates are verified.
+   */
+  function post(url: string, headers: Record<string, string>, body: string): Promise<{ statusCode: number | null; error: string | null; refused?: boolean }> {
+    const target = new URL(url);
+    if (outbound.refusesLiteral(target.hostname)) return Promise.resolve({ statusCode: null, error: SPECIAL_USE_REFUSAL, refused: true });
+    const client = target.protocol === 'https:' ? https : http;
+    return new Promise((resolve) => {
+      const request = client.request(
+        target,
+        {
+          method: 'POST',
+          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+          lookup: outbound.lookup,
+          agent: false, // a connection per attempt: nothing pooled outlives the check of its address
+          signal: AbortSignal.timeout(timeoutMs),
+        },
+        (response) => {
+          // The body is not read: only the status counts (and reading would let a receiver hold us up).
+          response.destroy();
+          const status = response.statusCode ?? 0;
+          const ok = status >= 200 && status < 300;
+          resolve({ statusCode: status, error: ok ? null : `HTTP ${status}` });
+        },
+      );
+      request.on('error', (error) =>
+        resolve(error instanceof DestinationRefused ? { statusCode: null, error: error.message, refused: true } : { statusCode: null, error: describeFailure(error) }),
+      );
+      request.end(body);
+    });
   }
 
   async function deliver(deliveryId: string): Promise<void> {
@@ -126,16 +155,21 @@ export function webhookDispatcher(options: WebhookDispatcherOptions): WebhookDis
     const attempts = delivery.attempts + 1;
     const final = attempts > retryLimit;
 
+    /** A failure no retry mends: the delivery is `failed` now, with why. */
+    const failNow = async (lastError: string, log: () => void) => {
+      if (await webhooks.recordAttempt(delivery.id, delivery.attempts, { status: 'failed', last_status_code: null, last_error: lastError, next_attempt_at: null, delivered_at: null })) {
+        log();
+        await finalAudit(subscription, delivery, 'failure', null, attempts);
+      }
+    };
+
     let secret: string;
     try {
       secret = keyring.decrypt(subscription.secret_enc, webhookSecretAad(subscription.id));
     } catch (error) {
       // No retry mends a key that left the ring: fail now, say why (the message names a key id, never a value).
       const lastError = `secret cannot be opened: ${(error as Error).message}`.slice(0, MAX_ERROR_LENGTH);
-      if (await webhooks.recordAttempt(delivery.id, delivery.attempts, { status: 'failed', last_status_code: null, last_error: lastError, next_attempt_at: null, delivered_at: null })) {
-        logger.error('webhook delivery failed: secret cannot be opened', { delivery_id: delivery.id, subscription_id: subscription.id });
-        await finalAudit(subscription, delivery, 'failure', null, attempts);
-      }
+      await failNow(lastError, () => logger.error('webhook delivery failed: secret cannot be opened', { delivery_id: delivery.id, subscription_id: subscription.id }));
       return;
     }
 
@@ -145,7 +179,12 @@ export function webhookDispatcher(options: WebhookDispatcherOptions): WebhookDis
       'user-agent': USER_AGENT,
       ...webhookHeaders(secret, delivery.id, Math.floor(clock() / 1000), body),
     };
-    const { statusCode, error } = await post(subscription.url, headers, body);
+    const { statusCode, error, refused } = await post(subscription.url, headers, body);
+    if (refused) {
+      // The outbound policy's answer does not change by asking again (only by configuration): fail now.
+      await failNow(error!, () => logger.warn('webhook delivery refused: receiver address not allowed', { delivery_id: delivery.id, subscription_id: subscription.id, receiver: originOfUrl(subscription.url) }));
+      return;
+    }
     const now = new Date(clock());
 
     if (error === null) {

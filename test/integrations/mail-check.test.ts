@@ -47,6 +47,7 @@ function checker(overrides: Partial<MailboxCheckerDeps> = {}) {
     logger: createLogger('debug', { stream }),
     extraCa: [dovecot.ca],
     timeoutMs: 5000,
+    outbound: context.outbound,
     ...overrides,
   });
 }

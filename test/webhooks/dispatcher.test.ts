@@ -56,6 +56,7 @@ async function dispatcher(options: Partial<WebhookDispatcherOptions> = {}, start
     retryLimit: 3,
     retryDelaySeconds: 0.05,
     timeoutMs: 2000,
+    outbound: server.context.outbound,
     ...options,
   });
   if (start) await built.start();

@@ -7,6 +7,11 @@ export interface MailEndpoint {
   host: string;
   port: number;
   security: MailSecurity;
+  /**
+   * The IP address to dial: `host` resolved once and checked by the outbound policy (src/net/outbound-policy.ts), so
+   * the client resolves nothing itself. `host` still names the server for SNI and the certificate check.
+   */
+  address?: string;
 }
 
 /** Who logs in: a stored password (LOGIN / PLAIN) or an OAuth access token (XOAUTH2). */
@@ -21,6 +26,9 @@ export interface MailCheckOptions {
 
 /** `[::1]` as the mailbox setting writes an IPv6 literal → `::1` for the socket. */
 export const socketHost = (host: string): string => (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host);
+
+/** What the mail client connects to: the checked address when there is one. */
+export const dialHost = (endpoint: MailEndpoint): string => endpoint.address ?? socketHost(endpoint.host);
 
 /** Certificate checks always on (no `rejectUnauthorized: false`); SNI only for names, as RFC 6066 says. */
 export function tlsOptions(endpoint: MailEndpoint, options: MailCheckOptions): ConnectionOptions {

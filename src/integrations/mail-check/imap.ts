@@ -1,6 +1,6 @@
 import { ImapFlow } from 'imapflow';
 import { describeMailError } from './errors.js';
-import { socketHost, tlsOptions, withDeadline, type MailCheckOptions, type MailCredential, type MailEndpoint } from './endpoint.js';
+import { dialHost, tlsOptions, withDeadline, type MailCheckOptions, type MailCredential, type MailEndpoint } from './endpoint.js';
 
 export interface ImapOutcome {
   ok: boolean;
@@ -17,7 +17,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function checkImap(endpoint: MailEndpoint, credential: MailCredential, idle: boolean, options: MailCheckOptions): Promise<ImapOutcome> {
   const client = new ImapFlow({
-    host: socketHost(endpoint.host),
+    host: dialHost(endpoint),
     port: endpoint.port,
     secure: endpoint.security === 'tls',
     // starttls: the upgrade is required (no plaintext fallback); none: never attempted.

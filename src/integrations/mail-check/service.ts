@@ -9,8 +9,9 @@ import type { MailboxAuthMethod, MailboxQueries, MailboxRow } from '../../querie
 import { actorOf, type IntegrationActor } from '../actor.js';
 import { purposeParam } from '../mailboxes.js';
 import { mailboxPasswordAad } from '../sealing.js';
-import type { MailCheckOptions, MailCredential, MailEndpoint } from './endpoint.js';
-import { scrub } from './errors.js';
+import { DestinationRefused, outboundPolicy, type OutboundPolicy } from '../../net/outbound-policy.js';
+import { socketHost, withDeadline, type MailCheckOptions, type MailCredential, type MailEndpoint } from './endpoint.js';
+import { describeMailError, scrub } from './errors.js';
 import { checkImap, type ImapOutcome } from './imap.js';
 import { checkSmtp, type SmtpOutcome } from './smtp.js';
 
@@ -37,7 +38,18 @@ export interface MailboxCheckerDeps {
   timeoutMs?: number;
   /** CA certificates (PEM) trusted besides Node's bundled ones: a private mail server's CA (tests). */
   extraCa?: string[];
+  /**
+   * Where the check may connect (the context's, from ISSUER and OUTBOUND_ALLOW_PRIVATE_NETWORKS). Absent: no
+   * special-use address at all, loopback included.
+   */
+  outbound?: OutboundPolicy;
 }
+
+/** Without a policy from the context: a public issuer's, with nothing allowed beyond public addresses. */
+const STRICT = outboundPolicy({ issuer: 'https://outbound-policy.invalid', allowPrivateNetworks: [] });
+
+/** A side's outcome before anything is dialled: the reason it is not. */
+type Refusal = { ok: false; error: string };
 
 export const DEFAULT_MAIL_CHECK_TIMEOUT_MS = 15_000;
 
@@ -51,6 +63,7 @@ type CredentialOutcome = { credential: MailCredential } | { error: string };
 export function mailboxChecker(deps: MailboxCheckerDeps) {
   const { mailboxes, connections, keyring, vendToken, clock, logger } = deps;
   const options: MailCheckOptions = { timeoutMs: deps.timeoutMs ?? DEFAULT_MAIL_CHECK_TIMEOUT_MS, extraCa: deps.extraCa };
+  const outbound = deps.outbound ?? STRICT;
 
   async function credentialOf(row: MailboxRow): Promise<CredentialOutcome> {
     if (row.auth_method !== 'oauth2') {
@@ -84,6 +97,23 @@ export function mailboxChecker(deps: MailboxCheckerDeps) {
   const plaintextRefused = (endpoint: MailEndpoint): string | undefined =>
     endpoint.security === 'none' && !isLoopbackHost(endpoint.host) ? 'security none is allowed only for loopback hosts' : undefined;
 
+  /**
+   * The endpoint with the address to dial: its host resolved once, every address checked by the outbound policy
+   * (no special-use address: loopback, private, link-local such as 169.254.169.254, …), or why nothing is dialled.
+   * A refused destination gets one fixed reason whatever the range, and no connection is attempted, so the check
+   * cannot probe internal hosts and ports.
+   */
+  async function dialable(endpoint: MailEndpoint): Promise<MailEndpoint | Refusal> {
+    const plaintext = plaintextRefused(endpoint);
+    if (plaintext) return { ok: false, error: plaintext };
+    try {
+      const [first] = await withDeadline(outbound.resolve(socketHost(endpoint.host)), options.timeoutMs, () => {});
+      return { ...endpoint, address: first!.address };
+    } catch (error) {
+      return { ok: false, error: error instanceof DestinationRefused ? error.message : describeMailError(error) };
+    }
+  }
+
   return {
     async check(actor: IntegrationActor, purpose: string): Promise<MailboxCheckResult> {
       const row = await mailboxes.find(actor.workspace_id, purpose);
@@ -98,11 +128,10 @@ export function mailboxChecker(deps: MailboxCheckerDeps) {
         imap = { ok: false, error: found.error, ...(row.use_idle ? { idle: false } : {}) };
         smtp = { ok: false, error: found.error };
       } else {
-        const imapRefused = plaintextRefused(imapEndpoint);
-        const smtpRefused = plaintextRefused(smtpEndpoint);
+        const { credential } = found;
         [imap, smtp] = await Promise.all([
-          imapRefused ? { ok: false, error: imapRefused } : checkImap(imapEndpoint, found.credential, row.use_idle, options),
-          smtpRefused ? { ok: false, error: smtpRefused } : checkSmtp(smtpEndpoint, found.credential, options),
+          dialable(imapEndpoint).then((target) => ('ok' in target ? target : checkImap(target, credential, row.use_idle, options))),
+          dialable(smtpEndpoint).then((target) => ('ok' in target ? target : checkSmtp(target, credential, options))),
         ]);
       }
 

@@ -1,6 +1,6 @@
 import nodemailer from 'nodemailer';
 import { describeMailError } from './errors.js';
-import { socketHost, tlsOptions, withDeadline, type MailCheckOptions, type MailCredential, type MailEndpoint } from './endpoint.js';
+import { dialHost, tlsOptions, withDeadline, type MailCheckOptions, type MailCredential, type MailEndpoint } from './endpoint.js';
 
 /** What nodemailer gets when it asks for a second token after the server refused the first one. */
 const tokenRefused = () => Object.assign(new Error('the server refused the access token'), { code: 'EAUTH' });
@@ -16,7 +16,7 @@ export interface SmtpOutcome {
  */
 export async function checkSmtp(endpoint: MailEndpoint, credential: MailCredential, options: MailCheckOptions): Promise<SmtpOutcome> {
   const transport = nodemailer.createTransport({
-    host: socketHost(endpoint.host),
+    host: dialHost(endpoint),
     port: endpoint.port,
     secure: endpoint.security === 'tls',
     requireTLS: endpoint.security === 'starttls', // no plaintext fallback when STARTTLS is missing
