@@ -260,7 +260,9 @@ describe('logout everywhere', () => {
     const endSession = oidc.buildEndSessionUrl(appA.rp, { id_token_hint: a.id_token! });
     const confirm = await browser.navigate(endSession.href, 'https://nowhere.invalid/');
     const done = await browser.submit(confirm, '/session/end/confirm', {}, 'https://nowhere.invalid/');
-    expect(done.html).toContain('You are signed out');
+    // The page says what happened: signed out of A only (src/oidc/pages.ts).
+    expect(done.html).toContain('You are still signed in');
+    expect(done.html).toMatch(/You were signed out of .+ only/);
 
     expect(receivers.a.deliveries).toHaveLength(1);
     expect(receivers.b.deliveries).toHaveLength(0);
