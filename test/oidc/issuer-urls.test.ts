@@ -84,3 +84,34 @@ describe.each([
     expect(events.map((event) => event.ip)).toEqual([trustProxy ? '203.0.113.7' : '127.0.0.1']);
   });
 });
+
+describe('routes that check the URL the client called', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => server?.destroy());
+
+  // RFC 9449 §4.3: `htu` is the URL the client called. A client reaching the server under another name (an
+  // internal service name) signs that URL; only the answers that publish URLs are pinned to ISSUER.
+  test('a DPoP proof for the host name the client called is accepted', async () => {
+    const { SignJWT, exportJWK, generateKeyPair } = await import('jose');
+    const { randomUUID } = await import('node:crypto');
+    const client = await registerAdminClient(server);
+    const { port } = new URL(server.url);
+    const alias = `oauth-hub.internal:${port}`;
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const proof = await new SignJWT({ htm: 'POST', htu: `http://${alias}/token`, jti: randomUUID() })
+      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(publicKey) })
+      .setIssuedAt()
+      .sign(privateKey);
+    const basic = Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64');
+    const response = await rawRequest(
+      server,
+      '/token',
+      { host: alias, dpop: proof, authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+      'grant_type=client_credentials&scope=admin',
+    );
+    expect({ status: response.status, body: JSON.parse(response.text) }).toMatchObject({ status: 200, body: { token_type: 'DPoP' } });
+  });
+});
