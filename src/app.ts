@@ -2,7 +2,7 @@ import Koa from 'koa';
 import type { AppContext } from './context.js';
 import { derivePurposeSecret } from './crypto/keyring.js';
 import { errorHandler, notFound } from './http/errors.js';
-import { allowedMethodsAt, methodNotAllowed } from './http/method-not-allowed.js';
+import { methodNotAllowed } from './http/method-not-allowed.js';
 import { healthRoutes } from './http/health.js';
 import { httpMetrics } from './metrics/http.js';
 import { metricsRoutes } from './metrics/routes.js';
@@ -49,24 +49,17 @@ export function createApp(context: AppContext): Koa {
   app.use(rejectMalformedRequestLine);
   for (const router of routers) {
     const routes = router.routes() as unknown as Koa.Middleware;
-    const allowedMethods = router.allowedMethods({ throw: true }) as unknown as Koa.Middleware;
     // The provider's token endpoints, JWKS and discovery skip our routers: none of them has a route there, and
     // walking them all cost ~12 % of a token request's CPU (docs/performance.md, "Where the time goes").
     app.use((ctx, next) => (isProviderOnlyPath(ctx.path) ? next() : routes(ctx, next)));
-    app.use((ctx, next) => (isProviderOnlyPath(ctx.path) ? next() : allowedMethods(ctx, next)));
   }
+
+  // A path of ours asked with another method is a 405 (the provider's own paths: src/oidc/provider-boundary.ts).
+  app.use(methodNotAllowed);
 
   // Our API prefixes never fall through to the provider: an unknown route there is a JSON 404.
   app.use(async (ctx, next) => {
     if (/^\/(admin|account|integrations)(\/|$)/.test(ctx.path)) throw notFound(`no route ${ctx.method} ${ctx.path}`);
-    await next();
-  });
-
-  // A path of ours asked with another method (POST /healthz) is a 405 here; past this point the provider would
-  // only find no route for it. The provider's own paths get theirs from src/oidc/provider-boundary.ts.
-  app.use(async (ctx, next) => {
-    const allowed = isProviderOnlyPath(ctx.path) ? [] : allowedMethodsAt(routers, ctx);
-    if (allowed.length) throw methodNotAllowed(ctx.method, allowed);
     await next();
   });
 

@@ -155,7 +155,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     const scheduler = refreshScheduler({ queue, leases: queries.connectionLeases, marginSeconds: config.integrations.refreshMarginSeconds, clock, logger });
     const sealer = connectionSealer(keyring);
     const cache = tokenCache(redis, keyring, clock, logger);
-    const outbound = outboundPolicy({ issuer: config.issuer, allowPrivateNetworks: config.outbound.allowPrivateNetworks });
+    const outbound = outboundPolicy({ issuer: config.issuer, allowPrivateNetworks: config.outbound.allowPrivateNetworks, production: config.nodeEnv === 'production' });
     const webhooks = webhookDispatcher({ webhooks: queries.webhooks, keyring, queue, clock, logger, audit, outbound });
     const integrationDeps: IntegrationDeps = {
       settings: { issuer: config.issuer, providers: config.providers, ...config.integrations },

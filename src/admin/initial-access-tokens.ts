@@ -33,7 +33,7 @@ export function initialAccessTokenRoutes(provider: Provider, audit: AuditLog): R
     ctx.body = {
       initial_access_token: value,
       expires_at: new Date(exp * 1000).toISOString(),
-      registration_endpoint: `${provider.issuer}${provider.pathFor('registration')}`,
+      registration_endpoint: provider.urlFor('registration'),
     };
   });
   return router;

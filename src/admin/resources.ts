@@ -5,17 +5,17 @@ import { z } from 'zod';
 import type { AuditLog } from '../audit/writer.js';
 import { originOf } from '../audit/origin.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
-import { isLoopbackHost } from '../http/loopback.js';
 import { decodeCursor, page, pageQuery } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
 import type { ResourceServerQueries, ResourceServerRow } from '../queries/resource-servers.js';
 import type { WorkspaceQueries } from '../queries/workspaces.js';
 
 /**
- * RFC 8707 §2 (an absolute URI without a fragment), narrowed to what a resource server's audience should be: an https
- * URL (http only for loopback hosts, as CONTRACT.md allows http elsewhere), without credentials. Not the issuer:
- * checked in the handler, which knows it.
+ * RFC 8707 §2: an absolute URI without a fragment. It is an audience name, never called, so an http URL or a URN
+ * (`urn:example:api`) is fine; other schemes (`javascript:`, `data:`, `file:`) name no API and are refused, as are
+ * credentials in the URI. Not the issuer: checked in the handler, which knows it.
  */
+const IDENTIFIER_SCHEMES = new Set(['https:', 'http:', 'urn:']);
 const identifier = z
   .string()
   .max(2000)
@@ -24,12 +24,10 @@ const identifier = z
     try {
       url = new URL(value);
     } catch {
-      ctx.addIssue({ code: 'custom', message: 'an absolute https URL (RFC 8707)' });
+      ctx.addIssue({ code: 'custom', message: 'an absolute URI (RFC 8707)' });
       return;
     }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-      ctx.addIssue({ code: 'custom', message: 'an https URL (http only for loopback hosts)' });
-    }
+    if (!IDENTIFIER_SCHEMES.has(url.protocol)) ctx.addIssue({ code: 'custom', message: 'an https, http or urn URI (RFC 8707)' });
     if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'no credentials in the URL' });
     if (url.hash || value.includes('#')) ctx.addIssue({ code: 'custom', message: 'no fragment (RFC 8707)' });
   });

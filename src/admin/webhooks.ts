@@ -100,8 +100,10 @@ export function webhookRoutes(deps: { webhooks: WebhookQueries; workspaces: Work
 
   router.post('/', jsonBody, async (ctx) => {
     const body = parseBody(ctx, createWebhookBody);
-    // An IP literal in a special-use range (169.254.169.254, 10.0.0.5, [::ffff:a00:5], …) could never be delivered to.
-    if (outbound.refusesLiteral(new URL(body.url).hostname)) throw badRequest(`url: ${SPECIAL_USE_REFUSAL}`);
+    // An IP literal in a special-use range (169.254.169.254, 10.0.0.5, [::ffff:a00:5], …) could never be delivered
+    // to, nor `localhost` where loopback is refused (a public issuer, production). Other names are checked at delivery.
+    const host = new URL(body.url).hostname;
+    if (outbound.refusesLiteral(isLoopbackHost(host) ? '127.0.0.1' : host)) throw badRequest(`url: ${SPECIAL_USE_REFUSAL}`);
     const workspaceId = await workspaceOf(ctx);
     const id = randomUUID();
     const secret = newWebhookSecret();

@@ -42,7 +42,7 @@ export function describeError(thrown: unknown): { status: number; error: string;
   if (status >= 500 && status !== 503) return { status: 500, error: 'server_error', description: 'an unexpected error occurred', headers: {} };
   if (status === 503) return { status, error: 'temporarily_unavailable', description: 'a backing service is unavailable, try again later', headers: { 'Retry-After': '5' } };
   // oidc-provider errors carry `error` (the OAuth code) and `error_description`; koa/http-errors carry `message`.
-  const error = typeof err.error === 'string' ? err.error : status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : 'invalid_request';
+  const error = typeof err.error === 'string' ? err.error : status === 404 ? 'not_found' : 'invalid_request';
   return { status, error, description: err.error_description ?? err.message ?? error, headers: {} };
 }
 

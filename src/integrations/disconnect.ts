@@ -47,6 +47,8 @@ export function disconnectFlow(deps: IntegrationDeps) {
    * IntegrationDisconnect event. Mailboxes still pointing at it (a RISC revocation leaves them) go back to passwords.
    */
   async function alreadyRevoked(row: ConnectionRow): Promise<DisconnectResult> {
+    // A revocation that did not come through here (RISC) may have left cached token ciphertext: purging is idempotent.
+    await cache.purge(row.id);
     const reverted = await mailboxes.revertToPassword(row.id, new Date(clock()));
     return { connection: row, upstream_revocation: 'nothing_to_revoke', mailboxes_reverted: reverted.map((m) => m.purpose) };
   }

@@ -20,6 +20,8 @@ export interface OutboundPolicySettings {
   issuer: string;
   /** CIDR ranges allowed although special-use (OUTBOUND_ALLOW_PRIVATE_NETWORKS): internal mail servers, receivers. */
   allowPrivateNetworks: readonly string[];
+  /** NODE_ENV=production: loopback only through the allow list, whatever the issuer (a default ISSUER is loopback). */
+  production?: boolean;
 }
 
 /**
@@ -48,7 +50,7 @@ export interface OutboundPolicy {
 }
 
 export function outboundPolicy(settings: OutboundPolicySettings): OutboundPolicy {
-  const loopbackAllowed = isLoopbackHost(new URL(settings.issuer).hostname);
+  const loopbackAllowed = !settings.production && isLoopbackHost(new URL(settings.issuer).hostname);
   const allowListed = addressRanges(settings.allowPrivateNetworks);
   const allows = (address: string) =>
     normalizeAddress(address) !== undefined && (!isSpecialUseAddress(address) || (loopbackAllowed && isLoopbackAddress(address)) || allowListed(address));

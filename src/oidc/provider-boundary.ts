@@ -1,6 +1,8 @@
 import { errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
 import type { Context, Next } from 'koa';
 import { renderError } from './pages.js';
+import { isStoreUnavailable } from '../db/unavailable.js';
+import { temporarilyUnavailable } from './store-outage.js';
 
 const GET = ['GET', 'HEAD'];
 const GET_CORS = [...GET, 'OPTIONS'];
@@ -76,8 +78,10 @@ async function answerUnmatched(ctx: Context, routes: KnownRoute[]): Promise<void
  * initialize_app.js ensureSessionSave) would otherwise be Koa's text/plain answer: render it as the provider
  * renders errors. Anything that is not a deliberate OAuth error stays a 500 `server_error`, logged, never detailed.
  */
-async function answerEscaped(provider: Provider, ctx: Context, error: unknown): Promise<void> {
-  if (ctx.headerSent) throw error;
+async function answerEscaped(provider: Provider, ctx: Context, thrown: unknown): Promise<void> {
+  if (ctx.headerSent) throw thrown;
+  // A store outage met by one of our own provider hooks (audit settle, grant clean-up) is the 503 the adapter gives.
+  const error = isStoreUnavailable(thrown) ? temporarilyUnavailable() : thrown;
   const oauth = error instanceof errors.OIDCProviderError && error.expose;
   if (!oauth) provider.emit('server_error', ctx, error);
   ctx.status = oauth ? error.statusCode : 500;

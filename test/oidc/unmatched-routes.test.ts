@@ -42,11 +42,20 @@ describe('a provider route with the wrong method is a 405 with Allow', () => {
     expect(response.json()).toEqual({ error: 'invalid_request', error_description: expect.stringContaining('enableHttpPostMethods') });
   });
 
-  test('a route of ours (POST /healthz) answers the same way', async () => {
-    const response = await call('POST', '/healthz');
-    expect({ status: response.status, allow: response.allow?.split(/,\s*/).sort() }).toEqual({ status: 405, allow: ['GET', 'HEAD'] });
+  test.each([
+    ['POST', '/healthz', ['GET', 'HEAD', 'OPTIONS']],
+    ['PUT', '/admin/users', ['GET', 'HEAD', 'OPTIONS', 'POST']],
+    ['DELETE', '/admin/clients', ['GET', 'HEAD', 'OPTIONS', 'POST']],
+  ])('a route of ours (%s %s) answers the same way', async (method, path, allow) => {
+    const response = await call(method, path);
+    expect({ status: response.status, allow: response.allow?.split(/,\s*/).sort() }).toEqual({ status: 405, allow });
     expect(response.type).toMatch(/^application\/json/);
-    expect(response.json()).toEqual({ error: 'invalid_request', error_description: expect.stringContaining('POST is not allowed') });
+    expect(response.json()).toEqual({ error: 'invalid_request', error_description: expect.stringContaining(`${method} is not allowed`) });
+  });
+
+  test('OPTIONS on a route of ours is a 204 with Allow', async () => {
+    const response = await call('OPTIONS', '/healthz');
+    expect({ status: response.status, allow: response.allow?.split(/,\s*/).sort() }).toEqual({ status: 204, allow: ['GET', 'HEAD', 'OPTIONS'] });
   });
 
   test('the right methods still work: a CORS preflight at /token, GET /jwks, GET /healthz', async () => {

@@ -52,6 +52,13 @@ describe('the policy', () => {
     for (const host of ['10.0.0.5', '169.254.169.254', '[::ffff:a00:5]', '0.0.0.0', '[fe80::1]']) expect({ host, refused: loopbackIssuer.refusesLiteral(host) }).toEqual({ host, refused: true });
   });
 
+  test('in production a loopback issuer (the default ISSUER) opens nothing: loopback only through the allow list', () => {
+    const production = outboundPolicy({ issuer: 'http://localhost:3000', allowPrivateNetworks: [], production: true });
+    for (const host of ['127.0.0.1', '[::1]', '[::ffff:127.0.0.1]']) expect({ host, refused: production.refusesLiteral(host) }).toEqual({ host, refused: true });
+    const allowed = outboundPolicy({ issuer: 'http://localhost:3000', allowPrivateNetworks: ['127.0.0.1'], production: true });
+    expect(allowed.refusesLiteral('127.0.0.1')).toBe(false);
+  });
+
   test('the allow list opens its ranges only (IPv4-mapped forms included)', () => {
     for (const host of ['10.0.0.5', '[::ffff:a00:5]', '127.0.0.1', '[fd00::5]']) expect({ host, refused: allowList.refusesLiteral(host) }).toEqual({ host, refused: false });
     for (const host of ['169.254.169.254', '192.168.1.1', '[::1]', '[fe80::1]']) expect({ host, refused: allowList.refusesLiteral(host) }).toEqual({ host, refused: true });

@@ -115,9 +115,11 @@ describe('a public issuer', () => {
     expect(server.context.config.issuer).toBe(PUBLIC_ISSUER);
     const ws = await workspace(admin);
     const port = new URL(receiver.url).port;
-    // A name (resolved: localhost is 127.0.0.1 / ::1) and a literal stored before the rule existed.
-    const byName = await admin.post(`/admin/workspaces/${ws}/webhooks`, { url: `http://localhost:${port}/by-name-${ws}`, events: ['connection.connected'] });
-    expect(byName.status).toBe(201);
+    // `localhost` is refused at creation here; a name and a literal stored before the rule existed are refused at
+    // delivery (a name is resolved: localhost is 127.0.0.1 / ::1).
+    const refused = await admin.post(`/admin/workspaces/${ws}/webhooks`, { url: `http://localhost:${port}/by-name-${ws}`, events: ['connection.connected'] });
+    expect({ status: refused.status, body: refused.body }).toEqual({ status: 400, body: { error: 'invalid_request', error_description: `url: ${REFUSAL}` } });
+    const byName = { body: { id: await storedSubscription(server, ws, `http://localhost:${port}/by-name-${ws}`) } };
     const literal = await storedSubscription(server, ws, `http://127.0.0.1:${port}/literal-${ws}`);
     receiver.route(`/by-name-${ws}`, () => 204);
     receiver.route(`/literal-${ws}`, () => 204);

@@ -9,7 +9,7 @@ import type { MailboxAuthMethod, MailboxQueries, MailboxRow } from '../../querie
 import { actorOf, type IntegrationActor } from '../actor.js';
 import { purposeParam } from '../mailboxes.js';
 import { mailboxPasswordAad } from '../sealing.js';
-import { DestinationRefused, outboundPolicy, type OutboundPolicy } from '../../net/outbound-policy.js';
+import { DestinationRefused, type OutboundPolicy } from '../../net/outbound-policy.js';
 import { socketHost, withDeadline, type MailCheckOptions, type MailCredential, type MailEndpoint } from './endpoint.js';
 import { describeMailError, scrub } from './errors.js';
 import { checkImap, type ImapOutcome } from './imap.js';
@@ -38,15 +38,9 @@ export interface MailboxCheckerDeps {
   timeoutMs?: number;
   /** CA certificates (PEM) trusted besides Node's bundled ones: a private mail server's CA (tests). */
   extraCa?: string[];
-  /**
-   * Where the check may connect (the context's, from ISSUER and OUTBOUND_ALLOW_PRIVATE_NETWORKS). Absent: no
-   * special-use address at all, loopback included.
-   */
-  outbound?: OutboundPolicy;
+  /** Where the check may connect (the context's, from ISSUER and OUTBOUND_ALLOW_PRIVATE_NETWORKS). */
+  outbound: OutboundPolicy;
 }
-
-/** Without a policy from the context: a public issuer's, with nothing allowed beyond public addresses. */
-const STRICT = outboundPolicy({ issuer: 'https://outbound-policy.invalid', allowPrivateNetworks: [] });
 
 /** A side's outcome before anything is dialled: the reason it is not. */
 type Refusal = { ok: false; error: string };
@@ -61,9 +55,8 @@ type CredentialOutcome = { credential: MailCredential } | { error: string };
  * both with the mailbox's own credential, in parallel. The outcome lands in the mailbox's health fields.
  */
 export function mailboxChecker(deps: MailboxCheckerDeps) {
-  const { mailboxes, connections, keyring, vendToken, clock, logger } = deps;
+  const { mailboxes, connections, keyring, vendToken, clock, logger, outbound } = deps;
   const options: MailCheckOptions = { timeoutMs: deps.timeoutMs ?? DEFAULT_MAIL_CHECK_TIMEOUT_MS, extraCa: deps.extraCa };
-  const outbound = deps.outbound ?? STRICT;
 
   async function credentialOf(row: MailboxRow): Promise<CredentialOutcome> {
     if (row.auth_method !== 'oauth2') {
