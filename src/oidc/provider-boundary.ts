@@ -10,7 +10,7 @@ const POST_CORS = ['POST', 'OPTIONS'];
 
 /**
  * The methods each provider route answers, as oidc-provider registers them for the features we enable
- * (node_modules/oidc-provider/lib/helpers/initialize_app.js; its router adds HEAD to every GET). `/auth` and
+ * (oidc-provider: lib/helpers/initialize_app.js; its router adds HEAD to every GET). `/auth` and
  * `/session/end` take GET only: oidc-provider 9 leaves POST there off (`enableHttpPostMethods`), and so do we.
  */
 const ROUTE_METHODS: ReadonlyArray<{ route: string; suffix?: string; methods: string[]; postOff?: true }> = [
