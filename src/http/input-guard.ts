@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import { badRequest } from './errors.js';
+import { unstorableText } from '../db/storable-text.js';
 
 /** Our own APIs and pages (the provider's paths have their own guard). */
 const OURS = /^\/(admin|account|integrations|interaction)(\/|$)/;
@@ -17,16 +18,6 @@ export async function rejectMalformedRequestLine(ctx: Context, next: Next): Prom
 
 /** Deeper than any body of ours; a limit also keeps recursive code (schemas, logging) off a 20,000-deep body. */
 export const MAX_JSON_DEPTH = 32;
-/** A UTF-16 surrogate without its pair: JSON allows it (`"\ud800"`), UTF-8 and Postgres' jsonb do not. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Why a string cannot be stored as text, if it cannot. */
-export function unstorableText(value: string): string | undefined {
-  if (value.includes('\0')) return 'contains U+0000';
-  if (LONE_SURROGATE.test(value)) return 'contains a lone UTF-16 surrogate';
-  return undefined;
-}
-
 /**
  * What makes a parsed input (JSON body, query, params) unfit for any schema, as `path: reason`: a string no
  * Postgres text or jsonb column takes, or nesting deeper than MAX_JSON_DEPTH. Checked before the schema, so no

@@ -16,10 +16,11 @@ export async function methodNotAllowed(ctx: Context, next: Next): Promise<void> 
   const layers = ((ctx as Context & { matched?: MatchedLayer[] }).matched ?? []).filter((layer) => layer.methods.length > 0);
   const allowed = [...new Set(layers.flatMap((layer) => layer.methods))];
   if (!allowed.length || allowed.includes(ctx.method)) return next();
-  ctx.set('Allow', [...allowed, 'OPTIONS'].join(', '));
+  const allow = [...allowed, 'OPTIONS'].join(', ');
   if (ctx.method === 'OPTIONS') {
+    ctx.set('Allow', allow);
     ctx.status = 204;
     return;
   }
-  throw new HttpError(405, 'invalid_request', `${ctx.method} is not allowed here; allowed: ${allowed.join(', ')}`, { Allow: [...allowed, 'OPTIONS'].join(', ') });
+  throw new HttpError(405, 'invalid_request', `${ctx.method} is not allowed here; allowed: ${allowed.join(', ')}`, { Allow: allow });
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { badRequest } from './errors.js';
-import { unstorableText } from './input-guard.js';
+import { unstorableText } from '../db/storable-text.js';
 
 /** `limit` (1–1000, default 100) and an opaque `cursor`, on every list endpoint (CONTRACT.md). */
 export const pageQuery = z.object({

@@ -1,9 +1,9 @@
-import { unstorableText } from '../http/input-guard.js';
+import { unstorableText } from '../db/storable-text.js';
 
 /**
  * What Postgres can hold: `text` and `jsonb` refuse U+0000, `jsonb` refuses an unpaired UTF-16 surrogate
- * (`"\ud800"`) and a `text` parameter holding one arrives as U+FFFD (the rule is src/http/input-guard.ts
- * `unstorableText`, shared with our own routes). Such a value names nothing stored and can never be stored: bad
+ * (`"\ud800"`) and a `text` parameter holding one arrives as U+FFFD (the rule is src/db/storable-text.ts, shared
+ * with our own routes). Such a value names nothing stored and can never be stored: bad
  * input (400), not a query the database refuses (a 500 or, through the adapter, a 503 that reads as an outage).
  * https://www.postgresql.org/docs/current/datatype-json.html
  */
