@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { startCommandNodeFlags } from '../start-flags.js';
 import type { Command, Ready, Reply, TargetKind } from './protocol.js';
 import type { FlowSpec, LoadResult, LoadSpec } from './load-spec.js';
 
@@ -23,7 +24,8 @@ type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : n
 
 export async function startServerChild(kind: TargetKind, options: { bareLogin: string; bareStore: string; execArgv?: string[] }): Promise<ServerChild> {
   const child: ChildProcess = fork(path.join(here, 'server-child.js'), [kind, options.bareLogin, options.bareStore], {
-    execArgv: ['--expose-gc', ...(options.execArgv ?? [])],
+    // Ours runs with npm start's Node flags, as in production; the bare library with Node's defaults.
+    execArgv: ['--expose-gc', ...(kind === 'ours' ? startCommandNodeFlags() : []), ...(options.execArgv ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();

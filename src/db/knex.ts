@@ -1,24 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { PGlite } from '@electric-sql/pglite';
-import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
 import type { Logger } from 'winston';
 import type { Config } from '../config.js';
 
 // Return BIGINT (COUNT(*)) as numbers; our counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
-
-/**
- * knex-pglite 0.14 labels a delete `DEL`, so knex's pg dialect does not recognise it and returns the raw result
- * object instead of the affected row count (a count loop such as the sweeper's would then never end). Relabel it.
- */
-class PgLiteClient extends (ClientPgLite as unknown as { new (config: Knex.Config): { processResponse(obj: { method?: string }, runner: unknown): unknown } }) {
-  override processResponse(obj: { method?: string }, runner: unknown): unknown {
-    return super.processResponse(obj.method === 'del' ? { ...obj, method: 'delete' } : obj, runner);
-  }
-}
 
 /**
  * knex's own messages (a refused connection while Postgres is down, a connection that died) through our logger,
@@ -86,22 +72,7 @@ export async function openDatabase(config: Config, logger?: Logger): Promise<Dat
     statements.on('error', (error) => logger?.warn('database', { detail: `idle connection lost: ${error.message}` }));
     return { db, kind: 'postgres', statements, close: async () => void (await Promise.all([db.destroy(), statements.end()])) };
   }
-  const dataDir = path.resolve(config.dataDir, 'pgdata');
-  mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir);
-  await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"; SET search_path TO "${schema}"`);
-  const db = knexFactory({
-    client: PgLiteClient as unknown as typeof knexFactory.Client,
-    dialect: 'postgres',
-    connection: { pglite } as unknown as Knex.StaticConnectionConfig,
-    searchPath: [schema],
-  });
-  return {
-    db,
-    kind: 'pglite',
-    close: async () => {
-      await db.destroy();
-      if (!pglite.closed) await pglite.close();
-    },
-  };
+  // Imported only when used: the embedded database is tens of megabytes of resident code a Postgres deployment never runs.
+  const { openPgLite } = await import('./pglite.js');
+  return openPgLite(config);
 }

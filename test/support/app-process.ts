@@ -4,12 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { startCommandNodeFlags } from '../../bench/start-flags.js';
 import { freePort } from './dovecot.js';
 import { TEST_ENCRYPTION_KEYS } from './services.js';
 import { isRunning, spawnWatched, stopWatched, type WatchedProcess } from './watched-process.js';
 
 /**
- * The real server (`node dist/src/main.js`, as `npm start` runs it) as a child process, for tests that kill it.
+ * The real server (`node [flags] dist/src/main.js`, as `npm start` runs it) as a child process, for tests that kill it.
  * It is compiled once per test file into a private folder (type-stripping only: `npm run typecheck` checks the
  * types), never into the shared `dist/`. The child is watched (test/support/watched-process.ts), so a dying jest
  * worker takes it along.
@@ -86,7 +87,7 @@ export async function startAppProcess(build: AppBuild, options: AppProcessOption
 
   const start = async () => {
     if (running()) throw new Error('the app is already running');
-    app = spawnWatched(process.execPath, [build.main], { orphanSignal: 'KILL', env, sink: log, keepChars: 200_000 });
+    app = spawnWatched(process.execPath, [...startCommandNodeFlags(), build.main], { orphanSignal: 'KILL', env, sink: log, keepChars: 200_000 });
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       if (!running()) throw new Error(`the app exited during start:\n${log.text.slice(-4000)}`);

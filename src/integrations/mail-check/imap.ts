@@ -1,4 +1,3 @@
-import { ImapFlow } from 'imapflow';
 import { describeMailError } from './errors.js';
 import { dialHost, tlsOptions, withDeadline, type MailCheckOptions, type MailCredential, type MailEndpoint } from './endpoint.js';
 
@@ -16,6 +15,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * `idle`, INBOX opened read-only and one IDLE started and stopped; then LOGOUT.
  */
 export async function checkImap(endpoint: MailEndpoint, credential: MailCredential, idle: boolean, options: MailCheckOptions): Promise<ImapOutcome> {
+  // Loaded on the first check, not at start: a mail client is megabytes of resident code few deployments use.
+  const { ImapFlow } = await import('imapflow');
   const client = new ImapFlow({
     host: dialHost(endpoint),
     port: endpoint.port,

@@ -1,4 +1,3 @@
-import nodemailer from 'nodemailer';
 import { describeMailError } from './errors.js';
 import { dialHost, tlsOptions, withDeadline, type MailCheckOptions, type MailCredential, type MailEndpoint } from './endpoint.js';
 
@@ -15,6 +14,8 @@ export interface SmtpOutcome {
  * nodemailer's `verify()`, which sends no message.
  */
 export async function checkSmtp(endpoint: MailEndpoint, credential: MailCredential, options: MailCheckOptions): Promise<SmtpOutcome> {
+  // Loaded on the first check, not at start: a mail client is megabytes of resident code few deployments use.
+  const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({
     host: dialHost(endpoint),
     port: endpoint.port,
