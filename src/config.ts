@@ -134,9 +134,10 @@ const schema = z.object({
     admin: z.object({ perClient: count, windowSeconds: limitWindow }),
   }),
   /**
-   * Connections a caller can aim (mailbox checks, webhook deliveries) never go to special-use addresses (loopback,
-   * private, link-local, …: src/net/outbound-policy.ts), except loopback when the issuer is on a loopback host and
-   * these ranges. Default: none.
+   * Connections a caller can aim (mailbox checks, webhook deliveries, oidc-provider's fetches of a client's
+   * jwks_uri, sector_identifier_uri and back-channel logout) never go to special-use addresses (loopback, private,
+   * link-local, …: src/net/outbound-policy.ts), except loopback when the issuer is on a loopback host and NODE_ENV is
+   * not production, and these ranges. Default: none.
    */
   outbound: z.object({ allowPrivateNetworks: cidrList.default([]) }).default({ allowPrivateNetworks: [] }),
 });

@@ -142,7 +142,9 @@ export async function createContext(config: Config, options: ContextOptions = {}
     const jwks = await loadSigningJwks(queries.signingKeys, keyring, new Date(clock()));
     // The provider's account lookups by id go through the user cache; sign-in by email reads the table.
     const providerAccounts = accountService({ ...queries.users, findById: cachedUsers.find });
-    const provider = createProvider({ config, logger, keyring, queries, accounts: providerAccounts, adapter, jwks });
+    // The one outbound policy: the provider's fetches, mailbox checks and webhook deliveries all obey it.
+    const outbound = outboundPolicy({ issuer: config.issuer, allowPrivateNetworks: config.outbound.allowPrivateNetworks, production: config.nodeEnv === 'production' });
+    const provider = createProvider({ config, logger, keyring, queries, accounts: providerAccounts, adapter, jwks, outbound });
     const audit = auditLog(queries.audit, logger);
     const grants = grantService({ provider, grants: queries.grants, audit, clock, logger });
     auditProviderEvents(provider, audit, { onGrantUsed: (grantId) => grants.touch(grantId) });
@@ -155,7 +157,6 @@ export async function createContext(config: Config, options: ContextOptions = {}
     const scheduler = refreshScheduler({ queue, leases: queries.connectionLeases, marginSeconds: config.integrations.refreshMarginSeconds, clock, logger });
     const sealer = connectionSealer(keyring);
     const cache = tokenCache(redis, keyring, clock, logger);
-    const outbound = outboundPolicy({ issuer: config.issuer, allowPrivateNetworks: config.outbound.allowPrivateNetworks, production: config.nodeEnv === 'production' });
     const webhooks = webhookDispatcher({ webhooks: queries.webhooks, keyring, queue, clock, logger, audit, outbound });
     const integrationDeps: IntegrationDeps = {
       settings: { issuer: config.issuer, providers: config.providers, ...config.integrations },

@@ -1,10 +1,12 @@
+import { isDeepStrictEqual } from 'node:util';
 import type Router from '@koa/router';
 import { createRouter } from '../http/router.js';
 import { z } from 'zod';
 import { originOf } from '../audit/origin.js';
-import type { ClientAdminService } from '../clients/admin-service.js';
+import type { ClientAdminService, ClientView } from '../clients/admin-service.js';
 import type { BuiltInClients } from '../clients/built-in.js';
 import { ALEXA_VENDOR_ID, GOOGLE_PROJECT_ID, VOICE_PROFILES } from '../clients/voice-profiles.js';
+import { badRequest } from '../http/errors.js';
 import { decodeCursor, page, pageQuery } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
 
@@ -68,9 +70,21 @@ type ProviderMetadata = typeof providerMetadata;
 
 const SERVER_SET = ['client_secret', 'client_secret_expires_at', 'client_id_issued_at', 'registration_access_token', 'registration_client_uri'] as const;
 const FIXED_AT_CREATION = ['profile', 'alexa_vendor_id', 'google_project_id'] as const;
+/** Never shown by GET, so never sent back: a PATCH carrying one is refused. */
+const SECRETS = ['client_secret', 'registration_access_token', 'registration_client_uri'] as const;
+/** Shown by GET (the last two on dynamically registered clients), set by the server. */
+const SERVER_SHOWN = ['client_id', 'created_at', 'updated_at', 'client_id_issued_at', 'client_secret_expires_at'] as const;
 
 /** A known key that may not be sent: present, it fails with `why` (and the document shows it as never allowed). */
 const refused = (keys: readonly string[], why: string) => Object.fromEntries(keys.map((key) => [key, z.never({ error: why }).optional().describe(why)]));
+
+/** Read-only keys a PATCH may send back as GET showed them (GET → modify → PATCH); `dropEchoes` checks the value. */
+const READ_ONLY: Record<string, string> = {
+  ...Object.fromEntries(SERVER_SHOWN.map((key) => [key, 'is set by the server'])),
+  ...Object.fromEntries(FIXED_AT_CREATION.map((key) => [key, 'is fixed at creation; create a new client for another platform'])),
+};
+const echoable = (keys: readonly string[]) =>
+  Object.fromEntries(keys.map((key) => [key, z.unknown().optional().describe(`read-only (${READ_ONLY[key]}): accepted only with its current value`)]));
 
 /** Unknown keys: 400 naming them, rather than stored, echoed and ignored by the provider. */
 const strictClientObject = <S extends z.ZodRawShape>(shape: S) =>
@@ -102,9 +116,22 @@ export const updateClientBody = strictClientObject({
   role_map: ours.role_map.nullable(),
   token_exchange_audiences: ours.token_exchange_audiences.nullable(),
   ...removable<ProviderMetadata>(providerMetadata),
-  ...refused(FIXED_AT_CREATION, 'is fixed at creation; create a new client for another platform'),
-  ...refused([...SERVER_SET, 'client_id'], 'cannot be changed here'),
+  ...echoable(Object.keys(READ_ONLY)),
+  ...refused(SECRETS, 'cannot be changed here'),
 });
+
+/** Drops the read-only keys sent with the value the client has; any other value is a 400 naming the key. */
+function dropEchoes(body: Record<string, unknown>, current: ClientView): Record<string, unknown> {
+  const changes = { ...body };
+  const problems: string[] = [];
+  for (const [key, why] of Object.entries(READ_ONLY)) {
+    if (!(key in changes)) continue;
+    if (isDeepStrictEqual(changes[key], current[key])) delete changes[key];
+    else problems.push(`${key}: ${why}; send its current value or leave it out`);
+  }
+  if (problems.length) throw badRequest(problems.join('; '), 'invalid_client_metadata');
+  return changes;
+}
 
 export const listClientsQuery = pageQuery.extend({ workspace_id: z.string().optional() });
 
@@ -130,7 +157,8 @@ export function clientRoutes(service: ClientAdminService, builtIn: BuiltInClient
   router.patch('/:id', jsonBody, async (ctx) => {
     builtIn.assertManageable(ctx.params.id!, 'changed');
     const body = parseBody(ctx, updateClientBody, 'invalid_client_metadata');
-    ctx.body = await service.update(ctx.params.id!, body, originOf(ctx));
+    const changes = dropEchoes(body, await service.read(ctx.params.id!));
+    ctx.body = await service.update(ctx.params.id!, changes, originOf(ctx));
   });
 
   router.delete('/:id', async (ctx) => {

@@ -3,6 +3,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { AuditLog } from './writer.js';
 import type { AuditEvent, AuditType } from './types.js';
 import { ACCOUNT_CREATED_EVENT } from '../oidc/google-linking.js';
+import { answeredError } from '../oidc/grant-type-refusal.js';
 
 interface OidcError extends Error {
   error?: string;
@@ -35,7 +36,11 @@ function tokenEventType(grantType: unknown): AuditType {
   return 'OAuthTokenIssue';
 }
 
-const failure = (error: OidcError) => ({ error: error.error ?? 'server_error', error_description: error.error_description });
+/** The error as the client was answered (a refused grant type is renamed on the way out: src/oidc/grant-type-refusal.ts). */
+const failure = (ctx: KoaContextWithOIDC, error: OidcError) => ({
+  error: answeredError(ctx, error.error ?? 'server_error'),
+  error_description: error.error_description,
+});
 
 export interface ProviderAuditOptions {
   /** Called for each grant a token was issued or introspected for (last_used_at bookkeeping). */
@@ -66,7 +71,7 @@ export function auditProviderEvents(provider: Provider, audit: AuditLog, options
     });
   });
   emitter.on('authorization.error', (ctx: KoaContextWithOIDC, error: OidcError) =>
-    write(ctx, 'OAuthAuthorize', { outcome: 'failure', details: failure(error) }),
+    write(ctx, 'OAuthAuthorize', { outcome: 'failure', details: failure(ctx, error) }),
   );
 
   emitter.on(ACCOUNT_CREATED_EVENT, (ctx: KoaContextWithOIDC, user: { id: string; workspace_id: string }) =>
@@ -84,7 +89,7 @@ export function auditProviderEvents(provider: Provider, audit: AuditLog, options
     });
   });
   emitter.on('grant.error', (ctx: KoaContextWithOIDC, error: OidcError) =>
-    write(ctx, tokenEventType(ctx.oidc?.params?.grant_type), { outcome: 'failure', details: { grant_type: ctx.oidc?.params?.grant_type, ...failure(error) } }),
+    write(ctx, tokenEventType(ctx.oidc?.params?.grant_type), { outcome: 'failure', details: { grant_type: ctx.oidc?.params?.grant_type, ...failure(ctx, error) } }),
   );
 
   // The provider revoked a whole grant itself (refresh token revoked or reused, code replayed).
@@ -93,7 +98,7 @@ export function auditProviderEvents(provider: Provider, audit: AuditLog, options
     write(ctx, 'OAuthGrantRevoke', { details });
     write(ctx, 'OAuthRevoke', { details: { ...details, cascade: true } });
   });
-  emitter.on('revocation.error', (ctx: KoaContextWithOIDC, error: OidcError) => write(ctx, 'OAuthRevoke', { outcome: 'failure', details: failure(error) }));
+  emitter.on('revocation.error', (ctx: KoaContextWithOIDC, error: OidcError) => write(ctx, 'OAuthRevoke', { outcome: 'failure', details: failure(ctx, error) }));
 
   emitter.on('end_session.success', (ctx: KoaContextWithOIDC) => write(ctx, 'OAuthLogout'));
 

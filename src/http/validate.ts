@@ -29,7 +29,11 @@ function unreadableBody(error: Error & { status?: number }): never {
   throw badRequest(`the request body could not be read: ${error.message}`);
 }
 
-const parseJsonBody = koaBody({ json: true, urlencoded: false, multipart: false, text: false, jsonLimit: '64kb', jsonStrict: true, onError: unreadableBody });
+type Middleware = (ctx: Context, next: () => Promise<void>) => Promise<void>;
+const parseJsonBody = koaBody({ json: true, urlencoded: false, multipart: false, text: false, jsonLimit: '64kb', jsonStrict: true, onError: unreadableBody }) as unknown as Middleware;
+
+/** JSON, and any structured syntax suffix `+json` (RFC 6839 §3.1: merge-patch, vnd.*); parameters such as charset aside. */
+const JSON_TYPES = ['application/json', 'application/*+json'];
 
 /** Content-Length above 0, or a chunked body: `Content-Length: 0` and no body at all are both "no body". */
 const carriesBody = (ctx: Context): boolean => ctx.get('transfer-encoding') !== '' || Number(ctx.get('content-length')) > 0;
@@ -37,10 +41,20 @@ const carriesBody = (ctx: Context): boolean => ctx.get('transfer-encoding') !== 
 /**
  * JSON bodies only, small. A body of another media type is a 415, not read as `{}` (which would let a form post
  * succeed with every field defaulted); a malformed body is a 400.
+ * koa-body 6 reads only its own list of JSON types (lib/utils/body-type-util.js) and leaves any other `+json` body
+ * unread, so the parser is shown `application/json`; the declared type is back before the handler runs.
  */
-export const jsonBody = (ctx: Context, next: () => Promise<void>): Promise<void> => {
-  if (carriesBody(ctx) && !ctx.is('json')) throw new HttpError(415, 'invalid_request', 'the request body must be JSON (Content-Type: application/json)');
-  return (parseJsonBody as unknown as (ctx: Context, next: () => Promise<void>) => Promise<void>)(ctx, next);
+export const jsonBody: Middleware = async (ctx, next) => {
+  if (!carriesBody(ctx)) return parseJsonBody(ctx, next);
+  if (!ctx.is(JSON_TYPES)) throw new HttpError(415, 'invalid_request', 'the request body must be JSON (Content-Type: application/json or application/*+json)');
+  const declared = ctx.req.headers['content-type'];
+  const restore = () => void (ctx.req.headers['content-type'] = declared);
+  ctx.req.headers['content-type'] = 'application/json';
+  try {
+    await parseJsonBody(ctx, () => (restore(), next()));
+  } finally {
+    restore();
+  }
 };
 
 /** `jsonBody` run inside a handler (within its own try), for a route that answers a malformed body in its own shape. */

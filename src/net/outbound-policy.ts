@@ -25,11 +25,14 @@ export interface OutboundPolicySettings {
 }
 
 /**
- * Where connections that a caller can aim may go: mailbox checks (IMAP/SMTP hosts set by any token of a workspace)
- * and webhook deliveries. Special-use addresses (src/net/special-use-address.ts) are refused, with two exceptions:
- * an issuer on a loopback host may reach loopback addresses (as src/oidc/outbound-fetch.ts lets oidc-provider's
- * fetches do), and the configured allow list. Host names are resolved once and every address is checked; the
- * connection goes to a checked address (the name stays for TLS SNI and the certificate check), so a name that
+ * The one rule for where the server's outbound connections that a caller can aim may go: mailbox checks (IMAP/SMTP
+ * hosts set by any token of a workspace), webhook deliveries, and oidc-provider's own fetches (a client's jwks_uri,
+ * sector_identifier_uri, back-channel logout: src/oidc/outbound-fetch.ts). Special-use addresses
+ * (src/net/special-use-address.ts) are refused, with two exceptions: loopback addresses when the issuer is on a
+ * loopback host and NODE_ENV is not production (development, tests), and the configured allow list
+ * (OUTBOUND_ALLOW_PRIVATE_NETWORKS). Mail and webhooks resolve a host name once and check every address; the
+ * connection goes to a checked address (the name stays for TLS SNI and the certificate check). The provider's
+ * fetches check the address a socket has connected to, before it carries a request. Either way a name that
  * resolves differently the second time (DNS rebinding) gains nothing.
  */
 export interface OutboundPolicy {

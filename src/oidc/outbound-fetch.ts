@@ -1,24 +1,77 @@
-import { isLoopbackHost } from '../http/loopback.js';
 import type { Configuration } from 'oidc-provider';
+import type { Logger } from 'winston';
+import { DestinationRefused, type OutboundPolicy } from '../net/outbound-policy.js';
 
-
-const hostOf = (input: string | URL | Request) => new URL(input instanceof Request ? input.url : input).hostname;
+/** The part of an undici dispatcher used here: its 'connect' event (origin, then the dispatchers down to the client). */
+interface ConnectEmitter {
+  on(event: 'connect', listener: (origin: URL, targets: readonly object[]) => void): unknown;
+}
+type AgentConstructor = new () => ConnectEmitter;
+interface ConnectedSocket {
+  remoteAddress?: string;
+  destroy(error: Error): void;
+}
 
 /**
- * The provider's outbound HTTP (back-channel logout tokens, a client's jwks_uri, sector_identifier_uri).
- * oidc-provider hands every call a dispatcher that refuses loopback, private and other special-use addresses
- * (SSRF protection); that stays as it is, except that an issuer that is itself on a loopback host (development,
- * tests: `http://localhost:3000`) may call loopback URLs, such as a local app's `backchannel_logout_uri`.
- * A public issuer never gets the exception (the rule the CONTRACT applies to every http URL: loopback only).
+ * The Agent class of the undici that Node's own fetch runs on, found as oidc-provider finds it
+ * (lib/helpers/fetch_request.js): the constructor of the global dispatcher. Reading `Response` first makes Node
+ * load its bundled undici, which installs that dispatcher. Undefined where there is none (Jest's VM contexts).
+ */
+function bundledAgent(): AgentConstructor | undefined {
+  void Response;
+  const holder = globalThis as unknown as Record<symbol, { constructor?: AgentConstructor } | undefined>;
+  return (holder[Symbol.for('undici.globalDispatcher.2')] ?? holder[Symbol.for('undici.globalDispatcher.1')])?.constructor;
+}
+
+/** The socket of the undici client that has just connected (the last target of a 'connect' event). */
+function socketOf(client: object | undefined): ConnectedSocket | undefined {
+  if (!client) return undefined;
+  const key = Object.getOwnPropertySymbols(client).find((symbol) => symbol.description === 'socket');
+  return key === undefined ? undefined : (client as Record<symbol, ConnectedSocket | undefined>)[key];
+}
+
+/**
+ * A dispatcher that lets a connection carry a request only when the outbound policy allows the address it reached:
+ * oidc-provider's own SSRF guard with our rule in place of its list. It checks the connected socket's address, so a
+ * name that resolves differently the second time (DNS rebinding) gains nothing. Null when it cannot be built.
+ */
+function policyDispatcher(policy: OutboundPolicy): ConnectEmitter | null {
+  try {
+    const Agent = bundledAgent();
+    if (typeof Agent !== 'function') return null;
+    const dispatcher = new Agent();
+    dispatcher.on('connect', (_origin, targets) => {
+      const socket = socketOf(targets[targets.length - 1]);
+      if (socket?.remoteAddress !== undefined && !policy.allows(socket.remoteAddress)) socket.destroy(new DestinationRefused());
+    });
+    return dispatcher;
+  } catch {
+    return null;
+  }
+}
+
+export interface OutboundFetchDependencies {
+  /** The one outbound policy (src/net/outbound-policy.ts), the one mailbox checks and webhook deliveries obey. */
+  policy: OutboundPolicy;
+  logger: Logger;
+}
+
+/**
+ * The provider's outbound HTTP (a client's jwks_uri, sector_identifier_uri, back-channel logout tokens) obeys the
+ * one outbound policy (src/net/outbound-policy.ts), as mailbox checks and webhook deliveries do: special-use
+ * addresses are refused, except loopback when the issuer is on a loopback host and NODE_ENV is not production, and
+ * the OUTBOUND_ALLOW_PRIVATE_NETWORKS ranges. oidc-provider hands every call a dispatcher that refuses every
+ * special-use address (its SSRF protection); each call gets ours instead, built the same way (Node's undici Agent,
+ * created once, a socket destroyed on 'connect' unless the policy allows its address). A refused call fails as an
+ * unreachable host does, and oidc-provider reports it as it reports that: `invalid_client` for a client's JWKS,
+ * `invalid_client_metadata` for a sector_identifier_uri, a `backchannel.error` event for a logout token.
+ * Where our dispatcher cannot be built, oidc-provider's stays (a warning, once).
  * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#fetch
  */
-export function outboundFetch(issuer: string): NonNullable<Configuration['fetch']> {
-  const issuerOnLoopback = isLoopbackHost(new URL(issuer).hostname);
-  return (input, init) => {
-    if (issuerOnLoopback && init && isLoopbackHost(hostOf(input))) {
-      const { dispatcher: _ssrfGuard, ...rest } = init as RequestInit & { dispatcher?: unknown };
-      return globalThis.fetch(input, rest);
-    }
-    return globalThis.fetch(input, init);
-  };
+export function outboundFetch({ policy, logger }: OutboundFetchDependencies): NonNullable<Configuration['fetch']> {
+  const dispatcher = policyDispatcher(policy);
+  if (!dispatcher) {
+    logger.warn("oidc-provider's outbound fetches keep its own SSRF guard: Node's undici Agent was not found, so OUTBOUND_ALLOW_PRIVATE_NETWORKS and the loopback-issuer exception do not apply to them");
+  }
+  return (input, init) => globalThis.fetch(input, dispatcher ? ({ ...init, dispatcher } as RequestInit) : init);
 }

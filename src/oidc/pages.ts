@@ -1,6 +1,7 @@
 import type { Configuration } from 'oidc-provider';
 import { html, layout, PAGE_CSP, SafeHtml } from '../views/html.js';
 import { errorPage } from '../views/interaction-pages.js';
+import { takeLogoutOutcome } from './logout-outcome.js';
 
 type RpLogout = NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>;
 
@@ -34,14 +35,19 @@ export const logoutPages: Pick<RpLogout, 'logoutSource' | 'postLogoutSuccessSour
   },
   async postLogoutSuccessSource(ctx) {
     ctx.set('Content-Security-Policy', PAGE_CSP);
-    // "No, stay signed in" lands here too (RP-Initiated Logout 1.0 §2: the user may decline): say what happened.
+    // The page says what the confirmation did; opened directly (no logout led here) it claims no sign-out.
+    const outcome = takeLogoutOutcome(ctx);
     const session = await ctx.oidc.provider.Session.get(ctx);
     if (!session.accountId) {
-      ctx.body = layout('Signed out', html`<h1>You are signed out</h1><p>You can close this window.</p>`);
+      ctx.body = outcome
+        ? layout('Signed out', html`<h1>You are signed out</h1><p>You can close this window.</p>`)
+        : layout('Not signed in', html`<h1>You are not signed in</h1><p>You can close this window.</p>`);
       return;
     }
-    // With a client_id, "No" signed the user out of that app only (oidc-provider's end_session confirm).
-    const app = ctx.oidc.client ? (ctx.oidc.client.clientName ?? ctx.oidc.client.clientId) : undefined;
+    // "No, stay signed in" lands here too (RP-Initiated Logout 1.0 §2: the user may decline); with a client's
+    // request, "No" signed the user out of that app only (oidc-provider's end_session confirm).
+    const client = ctx.oidc.client;
+    const app = client && outcome?.ended === 'client' && outcome.clientId === client.clientId ? (client.clientName ?? client.clientId) : undefined;
     ctx.body = layout(
       'Still signed in',
       html`<h1>You are still signed in</h1><p>${app ? `You were signed out of ${app} only.` : 'Nothing was changed.'} You can close this window.</p>`,

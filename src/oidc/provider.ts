@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import type { AccountService } from '../accounts/service.js';
 import type { Queries } from '../queries/index.js';
+import type { OutboundPolicy } from '../net/outbound-policy.js';
 import { CLAIMS, createFindAccount } from './accounts.js';
 import { DEFAULT_CLIENT_SCOPE, extraClientMetadata, installClientSecretHashing, pkce } from './client-metadata.js';
 import { loadExistingGrant } from './first-party.js';
@@ -21,6 +22,7 @@ import { outageAware } from './store-outage.js';
 import { installProviderBoundary } from './provider-boundary.js';
 import { pinUrlsToIssuer } from './issuer-urls.js';
 import { installGrantTypeRefusal } from './grant-type-refusal.js';
+import { installLogoutOutcome } from './logout-outcome.js';
 import type { JWK } from 'jose';
 import type { Adapter } from 'oidc-provider';
 
@@ -35,6 +37,8 @@ export interface ProviderDependencies {
   accounts: AccountService;
   adapter: new (name: string) => Adapter;
   jwks: { keys: JWK[] };
+  /** Where the provider's own fetches may connect (jwks_uri, sector_identifier_uri, back-channel logout). */
+  outbound: OutboundPolicy;
 }
 
 /** Cookie signing keys derived from the encryption key ring (first signs, all verify), so there is no extra secret. */
@@ -94,7 +98,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
     expiresWithSession,
     rotateRefreshToken,
     renderError,
-    fetch: outboundFetch(config.issuer),
+    fetch: outboundFetch({ policy: deps.outbound, logger }),
   };
 
   const provider = new Provider(config.issuer, configuration);
@@ -103,6 +107,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
   // First: the outermost provider middleware, so it also shapes what the ones installed after it answer.
   installProviderBoundary(provider);
   installGrantTypeRefusal(provider);
+  installLogoutOutcome(provider);
   installClientSecretHashing(provider);
   installRegistrationSecretGuard(provider);
   installGoogleLinking(provider, { config: config.googleLinking, users, logger, issueRefreshToken: configuration.issueRefreshToken! });

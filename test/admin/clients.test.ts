@@ -283,6 +283,53 @@ describe('client metadata fields', () => {
     expect((await admin.get(`/admin/clients/${id}`)).body).toEqual(stored);
   });
 
+  test('GET → modify → PATCH works: read-only fields sent back unchanged are ignored, and no secret comes back', async () => {
+    const created = await admin.post('/admin/clients', thirdParty());
+    const id = created.body.client_id;
+    const read = (await admin.get(`/admin/clients/${id}`)).body;
+    expect(read).toMatchObject({ client_id: id, created_at: expect.any(String), updated_at: expect.any(String) });
+    const patched = await admin.patch(`/admin/clients/${id}`, { ...read, client_name: 'Round trip' });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ client_id: id, client_name: 'Round trip', created_at: read.created_at });
+    expect(patched.body).not.toHaveProperty('client_secret');
+    expect(JSON.stringify(patched.body)).not.toContain(created.body.client_secret);
+
+    // The same for a voice profile client (profile, alexa_vendor_id) and a self-registered one (client_id_issued_at, …).
+    const alexa = await admin.post('/admin/clients', { profile: 'alexa', alexa_vendor_id: 'M2ROUNDTRIP' });
+    const alexaRead = (await admin.get(`/admin/clients/${alexa.body.client_id}`)).body;
+    expect(alexaRead).toMatchObject({ profile: 'alexa', alexa_vendor_id: 'M2ROUNDTRIP' });
+    expect((await admin.patch(`/admin/clients/${alexa.body.client_id}`, { ...alexaRead, client_name: 'Skill' })).body).toMatchObject({ client_name: 'Skill', profile: 'alexa' });
+    const iat = (await admin.post('/admin/initial-access-tokens', {})).body.initial_access_token;
+    const registered = await api(server, iat).post('/reg', { redirect_uris: [REDIRECT_URI], response_types: ['code'] });
+    const dynamicRead = (await admin.get(`/admin/clients/${registered.body.client_id}`)).body;
+    expect(dynamicRead).toMatchObject({ client_id_issued_at: expect.any(Number), client_secret_expires_at: 0 });
+    const dynamicPatched = await admin.patch(`/admin/clients/${registered.body.client_id}`, { ...dynamicRead, client_name: 'Adopted' });
+    expect({ status: dynamicPatched.status, name: dynamicPatched.body.client_name }).toEqual({ status: 200, name: 'Adopted' });
+  });
+
+  test('a read-only field sent with another value is a 400 naming it, and changes nothing', async () => {
+    const created = await admin.post('/admin/clients', thirdParty());
+    const id = created.body.client_id;
+    const read = (await admin.get(`/admin/clients/${id}`)).body;
+    for (const [field, value, reason] of [
+      ['created_at', '2001-01-01T00:00:00.000Z', /created_at: is set by the server/],
+      ['updated_at', null, /updated_at: is set by the server/],
+      ['client_id', 'other-id', /client_id: is set by the server/],
+      ['client_id_issued_at', 1, /client_id_issued_at: is set by the server/],
+      ['profile', 'alexa', /profile: is fixed at creation/],
+    ] as const) {
+      const response = await admin.patch(`/admin/clients/${id}`, { ...read, client_name: 'Changed', [field]: value });
+      expect({ field, status: response.status, error: response.body.error }).toEqual({ field, status: 400, error: 'invalid_client_metadata' });
+      expect(response.body.error_description).toMatch(reason);
+    }
+    // A secret is never accepted, even one that is right.
+    const secret = await admin.patch(`/admin/clients/${id}`, { client_secret: created.body.client_secret });
+    expect(secret.status).toBe(400);
+    expect(secret.body.error_description).toMatch(/client_secret: cannot be changed here/);
+    expect(JSON.stringify(secret.body)).not.toContain(created.body.client_secret);
+    expect((await admin.get(`/admin/clients/${id}`)).body).toEqual(read);
+  });
+
   test('server-set fields are refused with their own reason', async () => {
     const response = await admin.post('/admin/clients', thirdParty({ registration_access_token: 'x' }));
     expect(response.status).toBe(400);

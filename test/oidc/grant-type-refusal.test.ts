@@ -1,5 +1,5 @@
 import { startTestServer, type TestServer } from '../support/server.js';
-import { registerAdminClient } from '../support/api.js';
+import { adminToken, api, registerAdminClient } from '../support/api.js';
 import { postForm, registerClient } from '../support/flow.js';
 
 /**
@@ -19,6 +19,18 @@ test('an authorization_code client asking for client_credentials is unauthorized
   const response = await postForm(server, '/token', { grant_type: 'client_credentials', scope: 'openid' }, client);
   expect(response.status).toBe(400);
   expect(response.body).toEqual({ error: 'unauthorized_client', error_description: 'requested grant type is not allowed for this client' });
+});
+
+test('the audit records the refusal as unauthorized_client, the error the client got', async () => {
+  const client = await registerClient(server);
+  const response = await postForm(server, '/token', { grant_type: 'client_credentials', scope: 'openid' }, client);
+  expect(response.body.error).toBe('unauthorized_client');
+  await server.context.audit.flush();
+  const audit = await api(server, await adminToken(server)).get(`/admin/audit?type=OAuthTokenIssue&client_id=${client.client_id}`);
+  expect(audit.status).toBe(200);
+  expect(audit.body.items.map((e: { outcome: string; details: Record<string, unknown> }) => ({ outcome: e.outcome, ...e.details }))).toEqual([
+    { outcome: 'failure', grant_type: 'client_credentials', error: 'unauthorized_client', error_description: response.body.error_description },
+  ]);
 });
 
 test('a client_credentials client asking for refresh_token or token exchange is unauthorized_client', async () => {

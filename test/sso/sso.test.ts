@@ -8,7 +8,9 @@ import { introspect, loginAndConsent, PASSWORD, postForm } from '../support/flow
 import { platformTokenRequest, type VoiceClient } from '../voice/platforms.js';
 import { appFor, formShown, startAuthorization, type App } from './apps.js';
 import { startLogoutReceiver, type LogoutReceiver } from './receiver.js';
+import type { Logger } from 'winston';
 import { outboundFetch } from '../../src/oidc/outbound-fetch.js';
+import { outboundPolicy, type OutboundPolicySettings } from '../../src/net/outbound-policy.js';
 
 const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
@@ -301,29 +303,80 @@ describe('logout everywhere', () => {
 });
 
 describe('outbound calls and the SSRF guard', () => {
-  // oidc-provider gives each outbound call a dispatcher refusing special-use addresses (loopback included). Under
-  // Jest's VM modules it cannot build that dispatcher and warns, so this checks our fetch hook directly.
-  const guard = { ssrf: true };
-  const guarded = () => ({ method: 'POST', dispatcher: guard }) as unknown as RequestInit;
+  // oidc-provider gives each outbound call a dispatcher refusing every special-use address; our fetch hook replaces
+  // it with one that obeys the outbound policy, built from the Agent class of Node's undici global dispatcher. Jest's
+  // VM context has no global dispatcher (neither guard can be built there), so this checks the hook with a stand-in;
+  // test/oidc/provider-outbound-policy.test.ts runs the real one against a real server.
+  const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+  type ConnectListener = (origin: URL, targets: object[]) => void;
+  class StandInAgent {
+    static built: StandInAgent[] = [];
+    listeners: ConnectListener[] = [];
+    constructor() {
+      StandInAgent.built.push(this);
+    }
+    on(_event: 'connect', listener: ConnectListener) {
+      this.listeners.push(listener);
+      return this;
+    }
+  }
+  const holder = globalThis as unknown as Record<symbol, unknown>;
+  const given = { ssrf: 'oidc-provider' };
+  const providerInit = () => ({ method: 'POST', dispatcher: given }) as unknown as RequestInit;
+  const policyFor = (settings: Partial<OutboundPolicySettings> = {}) => outboundPolicy({ issuer: 'http://127.0.0.1:3000', allowPrivateNetworks: [], ...settings });
+  const quietLogger = () => ({ warn: jest.fn() }) as unknown as Logger & { warn: jest.Mock };
   const calls = () => {
     const spy = jest.spyOn(globalThis, 'fetch').mockImplementation(async () => new Response(null, { status: 200 }));
-    return { spy, dispatcherOf: (i: number) => (spy.mock.calls[i]![1] as { dispatcher?: unknown } | undefined)?.dispatcher };
+    return (i: number) => (spy.mock.calls[i]![1] as { dispatcher?: unknown } | undefined)?.dispatcher;
   };
-  afterEach(() => jest.restoreAllMocks());
-
-  test('an issuer on loopback may call loopback URLs (a local app\'s backchannel_logout_uri); other URLs keep the guard', async () => {
-    const { dispatcherOf } = calls();
-    const fetchHook = outboundFetch('http://127.0.0.1:3000');
-    await fetchHook('http://127.0.0.1:4000/backchannel-logout', guarded());
-    await fetchHook('http://localhost:4000/backchannel-logout', guarded());
-    await fetchHook('https://app.example.com/backchannel-logout', guarded());
-    await fetchHook('http://10.0.0.5/backchannel-logout', guarded());
-    expect([0, 1, 2, 3].map(dispatcherOf)).toEqual([undefined, undefined, guard, guard]);
+  /** Connects a stand-in socket at `address` through the dispatcher's listeners: whether it was destroyed. */
+  const connectedTo = (agent: StandInAgent, address: string) => {
+    const socket = { remoteAddress: address, destroy: jest.fn() };
+    const client = { [Symbol('socket')]: socket };
+    for (const listener of agent.listeners) listener(new URL(`http://${address.includes(':') ? `[${address}]` : address}`), [agent, client]);
+    return socket.destroy.mock.calls.length > 0;
+  };
+  afterEach(() => {
+    jest.restoreAllMocks();
+    delete holder[GLOBAL_DISPATCHER];
+    StandInAgent.built = [];
   });
 
-  test('a public issuer never calls loopback', async () => {
-    const { dispatcherOf } = calls();
-    await outboundFetch('https://id.example.com')('http://127.0.0.1:4000/backchannel-logout', guarded());
-    expect(dispatcherOf(0)).toBe(guard);
+  test("without Node's undici Agent, every call keeps oidc-provider's dispatcher, and one warning says so", async () => {
+    const dispatcherOf = calls();
+    const logger = quietLogger();
+    const fetchHook = outboundFetch({ policy: policyFor(), logger });
+    await fetchHook('http://127.0.0.1:4000/backchannel-logout', providerInit());
+    await fetchHook('https://app.example.com/backchannel-logout', providerInit());
+    expect([0, 1].map(dispatcherOf)).toEqual([given, given]);
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+  });
+
+  test('with it, every call gets one dispatcher of ours, and its connect check is the outbound policy', async () => {
+    holder[GLOBAL_DISPATCHER] = new StandInAgent();
+    const dispatcherOf = calls();
+    const logger = quietLogger();
+    const fetchHook = outboundFetch({ policy: policyFor(), logger });
+    for (const url of ['http://127.0.0.1:4000/backchannel-logout', 'https://app.example.com/backchannel-logout', 'http://10.0.0.5/backchannel-logout']) await fetchHook(url, providerInit());
+    const ours = StandInAgent.built[1]!; // [0] stands in for the global dispatcher
+    expect(StandInAgent.built).toHaveLength(2);
+    expect([0, 1, 2].map(dispatcherOf)).toEqual([ours, ours, ours]);
+    expect(logger.warn).not.toHaveBeenCalled();
+    // An issuer on loopback outside production: loopback passes, private and link-local addresses do not.
+    expect(['127.0.0.1', '::1', '93.184.215.14', '10.0.0.5', '169.254.169.254', '::ffff:10.0.0.5'].map((address) => [address, connectedTo(ours, address)])).toEqual([
+      ['127.0.0.1', false], ['::1', false], ['93.184.215.14', false], ['10.0.0.5', true], ['169.254.169.254', true], ['::ffff:10.0.0.5', true],
+    ]);
+  });
+
+  test('a public issuer, or production, reaches loopback only through OUTBOUND_ALLOW_PRIVATE_NETWORKS', async () => {
+    holder[GLOBAL_DISPATCHER] = new StandInAgent();
+    const hookFor = (settings: Partial<OutboundPolicySettings>) => {
+      outboundFetch({ policy: policyFor(settings), logger: quietLogger() });
+      return StandInAgent.built[StandInAgent.built.length - 1]!;
+    };
+    expect(connectedTo(hookFor({ issuer: 'https://id.example.com' }), '127.0.0.1')).toBe(true);
+    expect(connectedTo(hookFor({ production: true }), '127.0.0.1')).toBe(true);
+    const allowed = hookFor({ issuer: 'https://id.example.com', allowPrivateNetworks: ['127.0.0.0/8', '10.0.0.0/8'] });
+    expect(['127.0.0.1', '10.0.0.5', '169.254.169.254'].map((address) => connectedTo(allowed, address))).toEqual([false, false, true]);
   });
 });
