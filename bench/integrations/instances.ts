@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startCommandNodeFlags } from '../start-flags.js';
 import { processCpuSeconds } from './cpu.js';
 
-/** The app's own entry point (dist/src/main.js): each instance is started the way production starts it. */
+/** The app's own entry point (dist/src/main.js): each instance is started the way production starts it, npm start's flags included. */
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
 const READY = 'oauth-hub is listening';
 
@@ -43,7 +44,7 @@ function watchLog(child: ChildProcess, log: Instance['log'], onReady: () => void
 
 /** Starts one app instance with this environment (and no other) and waits until it listens. */
 export async function startInstance(env: Record<string, string>, execArgv: string[] = []): Promise<Instance> {
-  const child = spawn(process.execPath, [...execArgv, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...startCommandNodeFlags(), ...execArgv, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const log: Instance['log'] = { warn: 0, error: 0, samples: [] };
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));

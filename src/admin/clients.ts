@@ -83,8 +83,15 @@ const READ_ONLY: Record<string, string> = {
   ...Object.fromEntries(SERVER_SHOWN.map((key) => [key, 'is set by the server'])),
   ...Object.fromEntries(FIXED_AT_CREATION.map((key) => [key, 'is fixed at creation; create a new client for another platform'])),
 };
+/**
+ * The timestamps are dropped whatever their value: a body read before another PATCH (its own earlier one, say)
+ * carries an older `updated_at`, and that is no reason to refuse it. This is not a concurrency check.
+ */
+const TIMESTAMPS = new Set(['created_at', 'updated_at']);
 const echoable = (keys: readonly string[]) =>
-  Object.fromEntries(keys.map((key) => [key, z.unknown().optional().describe(`read-only (${READ_ONLY[key]}): accepted only with its current value`)]));
+  Object.fromEntries(
+    keys.map((key) => [key, z.unknown().optional().describe(`read-only (${READ_ONLY[key]}): ${TIMESTAMPS.has(key) ? 'ignored' : 'accepted only with its current value'}`)]),
+  );
 
 /** Unknown keys: 400 naming them, rather than stored, echoed and ignored by the provider. */
 const strictClientObject = <S extends z.ZodRawShape>(shape: S) =>
@@ -120,13 +127,13 @@ export const updateClientBody = strictClientObject({
   ...refused(SECRETS, 'cannot be changed here'),
 });
 
-/** Drops the read-only keys sent with the value the client has; any other value is a 400 naming the key. */
+/** Drops the read-only keys sent with the value the client has (timestamps: any value); another value is a 400 naming the key. */
 function dropEchoes(body: Record<string, unknown>, current: ClientView): Record<string, unknown> {
   const changes = { ...body };
   const problems: string[] = [];
   for (const [key, why] of Object.entries(READ_ONLY)) {
     if (!(key in changes)) continue;
-    if (isDeepStrictEqual(changes[key], current[key])) delete changes[key];
+    if (TIMESTAMPS.has(key) || isDeepStrictEqual(changes[key], current[key])) delete changes[key];
     else problems.push(`${key}: ${why}; send its current value or leave it out`);
   }
   if (problems.length) throw badRequest(problems.join('; '), 'invalid_client_metadata');

@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import type { Configuration } from 'oidc-provider';
 import type { Logger } from 'winston';
 import { DestinationRefused, type OutboundPolicy } from '../net/outbound-policy.js';
@@ -6,10 +7,12 @@ import { DestinationRefused, type OutboundPolicy } from '../net/outbound-policy.
 interface ConnectEmitter {
   on(event: 'connect', listener: (origin: URL, targets: readonly object[]) => void): unknown;
 }
-type AgentConstructor = new () => ConnectEmitter;
-interface ConnectedSocket {
-  remoteAddress?: string;
+type AgentConstructor = new (options: { connect: { lookup: LookupFunction } }) => ConnectEmitter;
+interface Destroyable {
   destroy(error: Error): void;
+}
+interface ConnectedSocket extends Destroyable {
+  remoteAddress?: string;
 }
 
 /**
@@ -20,7 +23,10 @@ interface ConnectedSocket {
 function bundledAgent(): AgentConstructor | undefined {
   void Response;
   const holder = globalThis as unknown as Record<symbol, { constructor?: AgentConstructor } | undefined>;
-  return (holder[Symbol.for('undici.globalDispatcher.2')] ?? holder[Symbol.for('undici.globalDispatcher.1')])?.constructor;
+  const found = (holder[Symbol.for('undici.globalDispatcher.2')] ?? holder[Symbol.for('undici.globalDispatcher.1')])?.constructor;
+  // Only a plain Agent: a proxy agent (NODE_USE_ENV_PROXY) does not pass on its connections' 'connect' events,
+  // and its sockets reach the proxy, not the destination.
+  return typeof found === 'function' && found.name === 'Agent' ? found : undefined;
 }
 
 /** The socket of the undici client that has just connected (the last target of a 'connect' event). */
@@ -32,17 +38,21 @@ function socketOf(client: object | undefined): ConnectedSocket | undefined {
 
 /**
  * A dispatcher that lets a connection carry a request only when the outbound policy allows the address it reached:
- * oidc-provider's own SSRF guard with our rule in place of its list. It checks the connected socket's address, so a
- * name that resolves differently the second time (DNS rebinding) gains nothing. Null when it cannot be built.
+ * oidc-provider's own SSRF guard with our rule in place of its list. Two layers: a host name whose addresses the
+ * policy refuses is never dialled (the policy's `lookup`), and the connected socket's address is checked before a
+ * request goes out (IP literals skip `lookup`; a name that resolves differently the second time gains nothing).
+ * A connection whose address cannot be read is destroyed too. Null when it cannot be built.
  */
 function policyDispatcher(policy: OutboundPolicy): ConnectEmitter | null {
   try {
     const Agent = bundledAgent();
-    if (typeof Agent !== 'function') return null;
-    const dispatcher = new Agent();
+    if (!Agent) return null;
+    const dispatcher = new Agent({ connect: { lookup: policy.lookup } });
     dispatcher.on('connect', (_origin, targets) => {
-      const socket = socketOf(targets[targets.length - 1]);
-      if (socket?.remoteAddress !== undefined && !policy.allows(socket.remoteAddress)) socket.destroy(new DestinationRefused());
+      const client = targets[targets.length - 1] as Partial<Destroyable> | undefined;
+      const socket = socketOf(client);
+      if (socket?.remoteAddress !== undefined && policy.allows(socket.remoteAddress)) return;
+      (socket ?? client)?.destroy?.(new DestinationRefused());
     });
     return dispatcher;
   } catch {
@@ -54,6 +64,8 @@ export interface OutboundFetchDependencies {
   /** The one outbound policy (src/net/outbound-policy.ts), the one mailbox checks and webhook deliveries obey. */
   policy: OutboundPolicy;
   logger: Logger;
+  /** NODE_ENV=production: without our dispatcher, fetches are refused rather than sent unchecked. */
+  production: boolean;
 }
 
 /**
@@ -65,13 +77,18 @@ export interface OutboundFetchDependencies {
  * created once, a socket destroyed on 'connect' unless the policy allows its address). A refused call fails as an
  * unreachable host does, and oidc-provider reports it as it reports that: `invalid_client` for a client's JWKS,
  * `invalid_client_metadata` for a sector_identifier_uri, a `backchannel.error` event for a logout token.
- * Where our dispatcher cannot be built, oidc-provider's stays (a warning, once).
+ * Where our dispatcher cannot be built, oidc-provider's cannot either: in production every such fetch is refused
+ * (an error logged once), elsewhere they go unchecked (a warning).
  * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#fetch
  */
-export function outboundFetch({ policy, logger }: OutboundFetchDependencies): NonNullable<Configuration['fetch']> {
+export function outboundFetch({ policy, logger, production }: OutboundFetchDependencies): NonNullable<Configuration['fetch']> {
   const dispatcher = policyDispatcher(policy);
-  if (!dispatcher) {
-    logger.warn("oidc-provider's outbound fetches keep its own SSRF guard: Node's undici Agent was not found, so OUTBOUND_ALLOW_PRIVATE_NETWORKS and the loopback-issuer exception do not apply to them");
+  if (dispatcher) return (input, init) => globalThis.fetch(input, { ...init, dispatcher } as RequestInit);
+  // oidc-provider finds the Agent the same way, so its own guard is missing too: nothing would check the address.
+  if (production) {
+    logger.error("oidc-provider's outbound fetches are refused: Node's undici Agent was not found, so their destination cannot be checked (jwks_uri, sector_identifier_uri and back-channel logout fail)");
+    return () => Promise.reject(new DestinationRefused());
   }
-  return (input, init) => globalThis.fetch(input, dispatcher ? ({ ...init, dispatcher } as RequestInit) : init);
+  logger.warn("oidc-provider's outbound fetches go unchecked: Node's undici Agent was not found (Jest's VM context, a proxy agent); in production they would be refused");
+  return (input, init) => globalThis.fetch(input, init);
 }

@@ -98,7 +98,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
     expiresWithSession,
     rotateRefreshToken,
     renderError,
-    fetch: outboundFetch({ policy: deps.outbound, logger }),
+    fetch: outboundFetch({ policy: deps.outbound, logger, production: config.nodeEnv === 'production' }),
   };
 
   const provider = new Provider(config.issuer, configuration);

@@ -48,10 +48,10 @@ export const requestNotes: Partial<Record<RequestSchemaName, string>> = {
     'servers this confidential client may exchange user tokens for (RFC 8693). The `admin` scope ' +
     'is only for clients whose only grant type is `client_credentials`.',
   UpdateClientRequest:
-    'Merged over the stored metadata; `null` removes a key. The read-only keys a GET shows (`client_id`, `created_at`, ' +
-    '`updated_at`, `client_id_issued_at`, `client_secret_expires_at`, `profile`, `alexa_vendor_id`, `google_project_id`) are ' +
-    'ignored when sent with their current value, so a GET\'s body can be sent back; another value is a 400 ' +
-    '`invalid_client_metadata` naming the key. `client_secret`, the `registration_*` keys and keys not listed are ' +
+    'Merged over the stored metadata; `null` removes a key. The read-only keys a GET shows are ignored, so a GET\'s body ' +
+    'can be sent back: `created_at` and `updated_at` whatever their value, `client_id`, `client_id_issued_at`, ' +
+    '`client_secret_expires_at`, `profile`, `alexa_vendor_id` and `google_project_id` when sent with their current value ' +
+    '(another value is a 400 `invalid_client_metadata` naming the key). `client_secret`, the `registration_*` keys and keys not listed are ' +
     'refused (400 `invalid_client_metadata` naming them). ' +
     'When the change makes the client need a secret it has not got, one is issued and returned once.',
   CreateUserRequest: '`roles`: a role listed twice is stored once.',

@@ -103,11 +103,32 @@ async function tokenWithAssertion(server: TestServer, clientId: string) {
 async function countsDuring(call: () => Promise<unknown>) {
   const before = jwks.counts();
   await call();
-  const after = await pollUntil(async () => jwks.counts(), (c) => c.connections > before.connections && c.closed === c.connections, 2000);
+  const after = await pollUntil(async () => jwks.counts(), (c) => c.connections > before.connections && c.closed === c.connections, 10_000);
   return { connections: after.connections - before.connections, requests: after.requests - before.requests, allClosed: after.closed === after.connections };
 }
 
 const REFUSED = { status: 401, body: { error: 'invalid_client', error_description: 'client authentication failed' } };
+
+/** A key client's token request is refused, and the JWKS server saw one connection, destroyed before any request. */
+async function expectRefusedBeforeAnyRequest(server: TestServer): Promise<void> {
+  const clientId = await keyClient(server, jwks.url);
+  let answer: Awaited<ReturnType<typeof tokenWithAssertion>> | undefined;
+  const seen = await countsDuring(async () => {
+    answer = await tokenWithAssertion(server, clientId);
+  });
+  expect({ status: answer!.status, body: answer!.body }).toEqual(REFUSED);
+  // The connection was made (the check is on the connected socket's address) and destroyed: no HTTP request.
+  expect(seen).toEqual({ connections: 1, requests: 0, allClosed: true });
+}
+
+/** A key client gets its token, after exactly one request to the JWKS server. */
+async function expectServed(server: TestServer): Promise<void> {
+  const clientId = await keyClient(server, jwks.url);
+  const before = jwks.counts().requests;
+  const answer = await tokenWithAssertion(server, clientId);
+  expect({ status: answer.status, body: answer.body }).toMatchObject({ status: 200, body: { access_token: expect.any(String), token_type: 'Bearer' } });
+  expect(jwks.counts().requests - before).toBe(1);
+}
 
 describe('a public issuer without an allow list', () => {
   let server: TestServer;
@@ -118,14 +139,7 @@ describe('a public issuer without an allow list', () => {
 
   test('the loopback jwks_uri is refused: the socket is destroyed once connected, before any request; a clean 401 invalid_client', async () => {
     expect(server.context.config.issuer).toBe(PUBLIC_ISSUER);
-    const clientId = await keyClient(server, jwks.url);
-    let answer: Awaited<ReturnType<typeof tokenWithAssertion>> | undefined;
-    const seen = await countsDuring(async () => {
-      answer = await tokenWithAssertion(server, clientId);
-    });
-    expect({ status: answer!.status, body: answer!.body }).toEqual(REFUSED);
-    // The connection was made (the check is on the connected socket's address) and destroyed: no HTTP request.
-    expect(seen).toEqual({ connections: 1, requests: 0, allClosed: true });
+    await expectRefusedBeforeAnyRequest(server);
   });
 
   test('the answer is the one an unreachable JWKS gets (a closed port): nothing tells a special-use address apart', async () => {
@@ -144,11 +158,7 @@ describe('a public issuer with OUTBOUND_ALLOW_PRIVATE_NETWORKS=127.0.0.0/8', () 
   afterAll(async () => server?.destroy());
 
   test('the internal jwks_uri is fetched and the client gets its token', async () => {
-    const clientId = await keyClient(server, jwks.url);
-    const before = jwks.counts().requests;
-    const answer = await tokenWithAssertion(server, clientId);
-    expect({ status: answer.status, body: answer.body }).toMatchObject({ status: 200, body: { access_token: expect.any(String), token_type: 'Bearer' } });
-    expect(jwks.counts().requests - before).toBe(1);
+    await expectServed(server);
   });
 });
 
@@ -157,13 +167,7 @@ describe('an issuer on loopback', () => {
     const server = await startTestServer({ config: { nodeEnv: 'production' } });
     try {
       expect(server.context.config).toMatchObject({ nodeEnv: 'production', issuer: server.url });
-      const clientId = await keyClient(server, jwks.url);
-      let answer: Awaited<ReturnType<typeof tokenWithAssertion>> | undefined;
-      const seen = await countsDuring(async () => {
-        answer = await tokenWithAssertion(server, clientId);
-      });
-      expect({ status: answer!.status, body: answer!.body }).toEqual(REFUSED);
-      expect(seen).toEqual({ connections: 1, requests: 0, allClosed: true });
+      await expectRefusedBeforeAnyRequest(server);
     } finally {
       await server.destroy();
     }
@@ -173,11 +177,7 @@ describe('an issuer on loopback', () => {
     const server = await startTestServer();
     try {
       expect(server.context.config.nodeEnv).not.toBe('production');
-      const clientId = await keyClient(server, jwks.url);
-      const before = jwks.counts().requests;
-      const answer = await tokenWithAssertion(server, clientId);
-      expect({ status: answer.status, body: answer.body }).toMatchObject({ status: 200, body: { access_token: expect.any(String) } });
-      expect(jwks.counts().requests - before).toBe(1);
+      await expectServed(server);
     } finally {
       await server.destroy();
     }

@@ -10,7 +10,7 @@ import { appFor, formShown, startAuthorization, type App } from './apps.js';
 import { startLogoutReceiver, type LogoutReceiver } from './receiver.js';
 import type { Logger } from 'winston';
 import { outboundFetch } from '../../src/oidc/outbound-fetch.js';
-import { outboundPolicy, type OutboundPolicySettings } from '../../src/net/outbound-policy.js';
+import { DestinationRefused, outboundPolicy, type OutboundPolicySettings } from '../../src/net/outbound-policy.js';
 
 const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
@@ -309,11 +309,12 @@ describe('outbound calls and the SSRF guard', () => {
   // test/oidc/provider-outbound-policy.test.ts runs the real one against a real server.
   const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
   type ConnectListener = (origin: URL, targets: object[]) => void;
-  class StandInAgent {
-    static built: StandInAgent[] = [];
+  // Named Agent, as undici's is: the hook takes only a plain Agent (not a proxy agent).
+  class Agent {
+    static built: Agent[] = [];
     listeners: ConnectListener[] = [];
-    constructor() {
-      StandInAgent.built.push(this);
+    constructor(readonly options?: { connect?: { lookup?: unknown } }) {
+      Agent.built.push(this);
     }
     on(_event: 'connect', listener: ConnectListener) {
       this.listeners.push(listener);
@@ -324,13 +325,14 @@ describe('outbound calls and the SSRF guard', () => {
   const given = { ssrf: 'oidc-provider' };
   const providerInit = () => ({ method: 'POST', dispatcher: given }) as unknown as RequestInit;
   const policyFor = (settings: Partial<OutboundPolicySettings> = {}) => outboundPolicy({ issuer: 'http://127.0.0.1:3000', allowPrivateNetworks: [], ...settings });
-  const quietLogger = () => ({ warn: jest.fn() }) as unknown as Logger & { warn: jest.Mock };
+  const quietLogger = () => ({ warn: jest.fn(), error: jest.fn() }) as unknown as Logger & { warn: jest.Mock; error: jest.Mock };
   const calls = () => {
     const spy = jest.spyOn(globalThis, 'fetch').mockImplementation(async () => new Response(null, { status: 200 }));
-    return (i: number) => (spy.mock.calls[i]![1] as { dispatcher?: unknown } | undefined)?.dispatcher;
+    const dispatcherOf = (i: number) => (spy.mock.calls[i]![1] as { dispatcher?: unknown } | undefined)?.dispatcher;
+    return Object.assign(dispatcherOf, { count: () => spy.mock.calls.length });
   };
   /** Connects a stand-in socket at `address` through the dispatcher's listeners: whether it was destroyed. */
-  const connectedTo = (agent: StandInAgent, address: string) => {
+  const connectedTo = (agent: Agent, address: string) => {
     const socket = { remoteAddress: address, destroy: jest.fn() };
     const client = { [Symbol('socket')]: socket };
     for (const listener of agent.listeners) listener(new URL(`http://${address.includes(':') ? `[${address}]` : address}`), [agent, client]);
@@ -339,29 +341,48 @@ describe('outbound calls and the SSRF guard', () => {
   afterEach(() => {
     jest.restoreAllMocks();
     delete holder[GLOBAL_DISPATCHER];
-    StandInAgent.built = [];
+    Agent.built = [];
   });
 
-  test("without Node's undici Agent, every call keeps oidc-provider's dispatcher, and one warning says so", async () => {
+  test("without Node's undici Agent: outside production calls go as oidc-provider made them, with one warning; in production they are refused", async () => {
     const dispatcherOf = calls();
     const logger = quietLogger();
-    const fetchHook = outboundFetch({ policy: policyFor(), logger });
+    const fetchHook = outboundFetch({ policy: policyFor(), logger, production: false });
     await fetchHook('http://127.0.0.1:4000/backchannel-logout', providerInit());
     await fetchHook('https://app.example.com/backchannel-logout', providerInit());
     expect([0, 1].map(dispatcherOf)).toEqual([given, given]);
     expect(logger.warn).toHaveBeenCalledTimes(1);
+
+    const productionLogger = quietLogger();
+    const refusing = outboundFetch({ policy: policyFor({ production: true }), logger: productionLogger, production: true });
+    await expect(refusing('https://app.example.com/backchannel-logout', providerInit())).rejects.toThrow(DestinationRefused);
+    expect(dispatcherOf.count()).toBe(2); // nothing went out
+    expect(productionLogger.error).toHaveBeenCalledTimes(1);
+  });
+
+  test('a proxy agent as the global dispatcher counts as no Agent (its sockets reach the proxy, not the destination)', async () => {
+    holder[GLOBAL_DISPATCHER] = new (class EnvHttpProxyAgent {})();
+    const refusing = outboundFetch({ policy: policyFor({ production: true }), logger: quietLogger(), production: true });
+    await expect(refusing('https://app.example.com/backchannel-logout', providerInit())).rejects.toThrow(DestinationRefused);
   });
 
   test('with it, every call gets one dispatcher of ours, and its connect check is the outbound policy', async () => {
-    holder[GLOBAL_DISPATCHER] = new StandInAgent();
+    holder[GLOBAL_DISPATCHER] = new Agent();
     const dispatcherOf = calls();
     const logger = quietLogger();
-    const fetchHook = outboundFetch({ policy: policyFor(), logger });
+    const policy = policyFor();
+    const fetchHook = outboundFetch({ policy, logger, production: false });
     for (const url of ['http://127.0.0.1:4000/backchannel-logout', 'https://app.example.com/backchannel-logout', 'http://10.0.0.5/backchannel-logout']) await fetchHook(url, providerInit());
-    const ours = StandInAgent.built[1]!; // [0] stands in for the global dispatcher
-    expect(StandInAgent.built).toHaveLength(2);
+    const ours = Agent.built[1]!; // [0] stands in for the global dispatcher
+    expect(Agent.built).toHaveLength(2);
     expect([0, 1, 2].map(dispatcherOf)).toEqual([ours, ours, ours]);
     expect(logger.warn).not.toHaveBeenCalled();
+    // Names the policy refuses are never dialled: the policy resolves them.
+    expect(ours.options?.connect?.lookup).toBe(policy.lookup);
+    // A connection whose socket cannot be found is destroyed too.
+    const client = { destroy: jest.fn() };
+    for (const listener of ours.listeners) listener(new URL('http://app.example.com'), [ours, client]);
+    expect(client.destroy).toHaveBeenCalledTimes(1);
     // An issuer on loopback outside production: loopback passes, private and link-local addresses do not.
     expect(['127.0.0.1', '::1', '93.184.215.14', '10.0.0.5', '169.254.169.254', '::ffff:10.0.0.5'].map((address) => [address, connectedTo(ours, address)])).toEqual([
       ['127.0.0.1', false], ['::1', false], ['93.184.215.14', false], ['10.0.0.5', true], ['169.254.169.254', true], ['::ffff:10.0.0.5', true],
@@ -369,10 +390,10 @@ describe('outbound calls and the SSRF guard', () => {
   });
 
   test('a public issuer, or production, reaches loopback only through OUTBOUND_ALLOW_PRIVATE_NETWORKS', async () => {
-    holder[GLOBAL_DISPATCHER] = new StandInAgent();
+    holder[GLOBAL_DISPATCHER] = new Agent();
     const hookFor = (settings: Partial<OutboundPolicySettings>) => {
-      outboundFetch({ policy: policyFor(settings), logger: quietLogger() });
-      return StandInAgent.built[StandInAgent.built.length - 1]!;
+      outboundFetch({ policy: policyFor(settings), logger: quietLogger(), production: settings.production ?? false });
+      return Agent.built[Agent.built.length - 1]!;
     };
     expect(connectedTo(hookFor({ issuer: 'https://id.example.com' }), '127.0.0.1')).toBe(true);
     expect(connectedTo(hookFor({ production: true }), '127.0.0.1')).toBe(true);
