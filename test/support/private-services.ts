@@ -1,11 +1,31 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './dovecot.js';
 import { services } from './services.js';
 import { isRunning, spawnWatched, stopWatched, type WatchedProcess } from './watched-process.js';
+
+/**
+ * A free loopback port below the kernel's ephemeral range (net.ipv4.ip_local_port_range). A private service keeps
+ * its port across a stop and a restart, and Redis Cluster binds a second port later: a port from the ephemeral
+ * range (what listen(0) hands out) can be taken meanwhile by any outgoing connection, and the restart then fails
+ * with "Address already in use". Ports below the range are never handed out that way.
+ */
+async function stablePort(): Promise<number> {
+  const range = existsSync('/proc/sys/net/ipv4/ip_local_port_range') ? readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8') : '32768';
+  const top = Math.min(Number(range.trim().split(/\s+/)[0]) - 1 || 32767, 32767);
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const port = 20000 + Math.floor(Math.random() * (top - 20000));
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port below the ephemeral range');
+}
 
 /**
  * A private Postgres (from `initdb`, in a temp folder) and a private `redis-server`, each on a free loopback port,
@@ -77,7 +97,7 @@ export async function startPrivatePostgres(): Promise<PrivateService> {
   cleanups.add(cleanup);
 
   execFileSync(`${bin}/initdb`, ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'], { stdio: 'pipe', ...user });
-  const port = await freePort();
+  const port = await stablePort();
   const output = { text: '' };
   let running: WatchedProcess | undefined;
   const args = ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${sockets}`, '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=100'];
@@ -123,12 +143,12 @@ export async function startPrivateRedis(options: { cluster?: boolean } = {}): Pr
   const dir = mkdtempSync(path.join(os.tmpdir(), 'oauth-hub-redis-'));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   cleanups.add(cleanup);
-  const port = await freePort();
+  const port = await stablePort();
   const output = { text: '' };
   let running: WatchedProcess | undefined;
   // The cluster bus gets a free port of its own: by default it is port + 10000, which fails for a port above 55535.
   const clusterArgs = options.cluster
-    ? ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000', '--cluster-port', String(await freePort())]
+    ? ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000', '--cluster-port', String(await stablePort())]
     : [];
   const start = async () => {
     running = spawnWatched(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...clusterArgs], { orphanSignal: 'TERM', sink: output });

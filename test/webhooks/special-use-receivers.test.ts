@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { pollUntil, startTestServer, type TestServer } from '../support/server.js';
 import { adminToken, api } from '../support/api.js';
 import { startReceiver, waitFor, type Receiver } from './receiver.js';
 import { webhookDispatcher, type WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
@@ -128,8 +128,15 @@ describe('a public issuer', () => {
     for (const id of [byName.body.id as string, literal]) {
       const [delivery] = await waitFor(() => settled(server, id), 'the refused delivery');
       expect(delivery).toMatchObject({ status: 'failed', attempts: 1, last_status_code: null, last_error: REFUSAL, next_attempt_at: null });
-      await server.context.audit.flush();
-      const audit = await server.context.database.db('audit_events').where({ type: 'WebhookDelivery' }).whereRaw("details->>'delivery_id' = ?", [delivery!.id]);
+      // The event may be recorded just after the delivery row settles: wait for it, then make sure there is one.
+      const audit = await pollUntil(
+        async () => {
+          await server.context.audit.flush();
+          return server.context.database.db('audit_events').where({ type: 'WebhookDelivery' }).whereRaw("details->>'delivery_id' = ?", [delivery!.id]);
+        },
+        (rows) => rows.length > 0,
+        10_000,
+      );
       expect(audit).toHaveLength(1);
       expect(audit[0]).toMatchObject({ outcome: 'failure' });
     }
