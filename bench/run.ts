@@ -15,10 +15,13 @@ import { combineRounds, notes, table, type Row } from './side-by-side/table.js';
  * generator per phase (autocannon, or the flow driver for the authorization-code scenario).
  * Usage: `npm run bench -- [--duration 10] [--warmup 3] [--connections 32] [--scenarios a,b] [--profile DIR]
  * [--bare-login scrypt|none] [--bare-store memory|redis] [--rounds N]` with DATABASE_URL and REDIS_URL set.
+ * `--subject bare-redis` measures, in place of ours, the bare library itself over a Redis adapter (bench/redis-adapter.ts)
+ * against the same library in memory: what a shared store alone costs the library, the floor of any server whose
+ * instances share their tokens (issue 7, "Scale-out"). Only the scenarios the bare library has; the table says which.
  * `--rounds N` measures each scenario N times, ours and bare back to back each time (in turn first, so a machine that
  * speeds up or slows down during the run weighs on both alike), and reports medians and the median of the paired ratios.
  */
-const USAGE = `usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections N] [--scenarios ${Object.keys(SCENARIOS).join(',')}] [--profile DIR] [--bare-login scrypt|none] [--bare-store memory|redis] [--rounds N] [--ours-only]`;
+const USAGE = `usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections N] [--scenarios ${Object.keys(SCENARIOS).join(',')}] [--profile DIR] [--bare-login scrypt|none] [--bare-store memory|redis] [--rounds N] [--ours-only] [--subject ours|bare-redis]`;
 
 function options() {
   const { values } = parseArgs({
@@ -31,6 +34,7 @@ function options() {
       'bare-login': { type: 'string', default: 'scrypt' },
       'bare-store': { type: 'string', default: 'memory' },
       'ours-only': { type: 'boolean', default: false },
+      subject: { type: 'string', default: 'ours' },
       rounds: { type: 'string', default: '1' },
       help: { type: 'boolean', default: false },
     },
@@ -51,6 +55,8 @@ function options() {
   });
   if (!['scrypt', 'none'].includes(values['bare-login'])) throw new Error(`--bare-login must be scrypt or none\n${USAGE}`);
   if (!['memory', 'redis'].includes(values['bare-store'])) throw new Error(`--bare-store must be memory or redis\n${USAGE}`);
+  if (!['ours', 'bare-redis'].includes(values.subject)) throw new Error(`--subject must be ours or bare-redis\n${USAGE}`);
+  if (values.subject === 'bare-redis' && values['bare-store'] !== 'memory') throw new Error(`--subject bare-redis measures against the bare library in memory: leave out --bare-store\n${USAGE}`);
   return {
     durationSeconds: number('duration', values.duration, 1),
     warmupSeconds: number('warmup', values.warmup, 0),
@@ -61,13 +67,14 @@ function options() {
     bareStore: values['bare-store'],
     oursOnly: values['ours-only'],
     rounds: Math.floor(number('rounds', values.rounds, 1)),
+    subject: values.subject as 'ours' | 'bare-redis',
   };
 }
 
 type Options = ReturnType<typeof options>;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-async function measure(scenario: Scenario, server: ServerChild, opts: Options) {
+async function measure(scenario: Scenario, server: ServerChild, label: string, opts: Options) {
   const phase = await scenario.prepare(server);
   const settings = (durationSeconds: number): Settings => ({ connections: opts.connections, durationSeconds });
   if (opts.warmupSeconds > 0) await phase(settings(opts.warmupSeconds));
@@ -76,11 +83,11 @@ async function measure(scenario: Scenario, server: ServerChild, opts: Options) {
   const result = await phase(settings(opts.durationSeconds));
   result.cpuMsPerRequest = ((await server.call<number>({ op: 'cpu' })) - cpuBefore) / 1000 / Math.max(1, result.requests + result.non2xx);
   if (opts.profileDir) {
-    const file = path.join(opts.profileDir, `${scenario.name.replace(/\W+/g, '-')}.${server.kind}.cpuprofile`);
+    const file = path.join(opts.profileDir, `${scenario.name.replace(/\W+/g, '-')}.${label}.cpuprofile`);
     await server.call({ op: 'profile-stop', file });
     log(`  profile: ${file} (and .heapprofile)`);
   }
-  log(`  ${server.kind}: ${result.rps.toFixed(1)}/s p50 ${result.p50} ms p99 ${result.p99} ms cpu ${result.cpuMsPerRequest.toFixed(2)} ms/req non-2xx ${result.non2xx} errors ${result.errors}`);
+  log(`  ${label}: ${result.rps.toFixed(1)}/s p50 ${result.p50} ms p99 ${result.p99} ms cpu ${result.cpuMsPerRequest.toFixed(2)} ms/req non-2xx ${result.non2xx} errors ${result.errors}`);
   return result;
 }
 
@@ -93,22 +100,27 @@ async function main(): Promise<void> {
   if (opts.profileDir) mkdirSync(opts.profileDir, { recursive: true });
   const servers: ServerChild[] = [];
   try {
-    const ours = await startServerChild('ours', { bareLogin: opts.bareLogin, bareStore: opts.bareStore });
+    // The measured side ("ours" in the code below) is our server, or the bare library over Redis with --subject bare-redis.
+    const subject = opts.subject;
+    const ours = subject === 'ours' ? await startServerChild('ours', { bareLogin: opts.bareLogin, bareStore: opts.bareStore }) : await startServerChild('bare', { bareLogin: opts.bareLogin, bareStore: 'redis' });
     servers.push(ours);
     const bare = await startServerChild('bare', { bareLogin: opts.bareLogin, bareStore: opts.bareStore });
     servers.push(bare);
-    log(`ours: ${ours.name} (pid ${ours.pid}); bare: ${bare.name} (pid ${bare.pid})`);
+    log(`${subject}: ${ours.name} (pid ${ours.pid}); bare: ${bare.name} (pid ${bare.pid})`);
     const rows: Row[] = [];
-    for (const scenario of opts.scenarios) {
+    const scenarios = subject === 'ours' ? opts.scenarios : opts.scenarios.filter((scenario) => scenario.bare);
+    const skipped = opts.scenarios.filter((scenario) => !scenarios.includes(scenario));
+    if (skipped.length) log(`not measured with --subject ${subject} (ours only): ${skipped.map((scenario) => scenario.name).join(', ')}`);
+    for (const scenario of scenarios) {
       const rounds: Array<{ ours: LoadResult; bare?: LoadResult }> = [];
       for (let round = 1; round <= opts.rounds; round += 1) {
         const withBare = scenario.bare && !opts.oursOnly;
         log(`${scenario.name}${opts.rounds > 1 ? ` (round ${round} of ${opts.rounds})` : ''}: ${opts.warmupSeconds} s warm-up + ${opts.durationSeconds} s at ${opts.connections} connections`);
         // Even rounds measure the bare server first.
         const bareFirst = withBare && round % 2 === 0;
-        const bareResult = bareFirst ? await measure(scenario, bare, opts) : undefined;
-        const oursResult = await measure(scenario, ours, opts);
-        rounds.push({ ours: oursResult, bare: bareResult ?? (withBare ? await measure(scenario, bare, opts) : undefined) });
+        const bareResult = bareFirst ? await measure(scenario, bare, 'bare', opts) : undefined;
+        const oursResult = await measure(scenario, ours, subject, opts);
+        rounds.push({ ours: oursResult, bare: bareResult ?? (withBare ? await measure(scenario, bare, 'bare', opts) : undefined) });
       }
       rows.push(combineRounds(scenario, rounds));
     }
@@ -118,12 +130,12 @@ async function main(): Promise<void> {
     const out = [
       `${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs, Node ${process.versions.node}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
       `${opts.connections} connections (virtual users for the flow), ${opts.durationSeconds} s per phase after ${opts.warmupSeconds} s warm-up; bare login: ${opts.bareLogin}`,
-      `ours: ${ours.name}; bare: ${bare.name}`,
+      `${subject}: ${ours.name}; bare: ${bare.name}`,
       '',
-      table(rows),
+      table(rows, subject),
       '',
-      ...notes(rows),
-      `RSS of our server process after the run: ${oursMemory.rssMb} MB (heap used ${oursMemory.heapUsedMb} of ${oursMemory.heapTotalMb} MB, external ${oursMemory.externalMb} MB; peak RSS ${oursMemory.peakRssMb ?? '?'} MB; after a full GC ${oursCollected.rssMb} MB, heap ${oursCollected.heapUsedMb} MB); target < 200 MB: ${rssMet ? 'yes' : 'NO'}`,
+      ...notes(rows, subject),
+      `RSS of ${subject === 'ours' ? 'our server' : 'the bare library over Redis'} process after the run: ${oursMemory.rssMb} MB (heap used ${oursMemory.heapUsedMb} of ${oursMemory.heapTotalMb} MB, external ${oursMemory.externalMb} MB; peak RSS ${oursMemory.peakRssMb ?? '?'} MB; after a full GC ${oursCollected.rssMb} MB, heap ${oursCollected.heapUsedMb} MB); target < 200 MB: ${subject !== 'ours' ? 'not ours' : rssMet ? 'yes' : 'NO'}`,
       `RSS of the bare server process after the run: ${bareMemory.rssMb} MB (heap used ${bareMemory.heapUsedMb} of ${bareMemory.heapTotalMb} MB, external ${bareMemory.externalMb} MB; peak RSS ${bareMemory.peakRssMb ?? '?'} MB; after a full GC ${bareCollected.rssMb} MB, heap ${bareCollected.heapUsedMb} MB)`,
     ];
     process.stdout.write(`${out.join('\n')}\n`);

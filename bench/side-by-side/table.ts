@@ -66,8 +66,8 @@ export function verdict(row: Row): { met: boolean; text: string } {
 const num = (value: number | undefined, digits = 0) => (value === undefined ? '—' : value.toFixed(digits));
 
 /** A Markdown table (also readable in a terminal), one row per scenario. */
-export function table(rows: Row[]): string {
-  const head = ['scenario', 'ours req/s', 'p50 ms', 'p99 ms', 'bare req/s', 'p50 ms', 'p99 ms', 'ours/bare', 'CPU ms/req ours / bare', 'target met'];
+export function table(rows: Row[], subject = 'ours'): string {
+  const head = ['scenario', `${subject} req/s`, 'p50 ms', 'p99 ms', 'bare req/s', 'p50 ms', 'p99 ms', `${subject}/bare`, `CPU ms/req ${subject} / bare`, 'target met'];
   const lines = rows.map((row) => {
     const { scenario, ours, bare } = row;
     const perSecond = (r: LoadResult) => num(r.rps, scenario.flows ? 1 : 0);
@@ -89,11 +89,11 @@ export function table(rows: Row[]): string {
 }
 
 /** Detail lines the table has no room for: failed requests, flow token-step latency, broken refresh chains. */
-export function notes(rows: Row[]): string[] {
+export function notes(rows: Row[], subject = 'ours'): string[] {
   const out: string[] = [];
   for (const { scenario, ours, bare, ratios } of rows) {
-    if (ratios) out.push(`${scenario.name}: ours/bare by round ${ratios.map((r) => `${r.toFixed(2)}×`).join(', ')} (the table shows medians)`);
-    for (const [who, r] of [['ours', ours], ['bare', bare]] as const) {
+    if (ratios) out.push(`${scenario.name}: ${subject}/bare by round ${ratios.map((r) => `${r.toFixed(2)}×`).join(', ')} (the table shows medians)`);
+    for (const [who, r] of [[subject, ours], ['bare', bare]] as const) {
       if (!r) continue;
       if (r.tokenStep) out.push(`${scenario.name}, ${who}: ${r.requests} flows; flow p50/p99 ${r.p50}/${r.p99} ms; code→token request p50/p99 ${r.tokenStep.p50}/${r.tokenStep.p99} ms`);
       if (r.non2xx || r.errors || r.chainBroken) {
