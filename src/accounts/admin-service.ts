@@ -1,3 +1,4 @@
+import { changedFields } from '../audit/changed-fields.js';
 import type { AuditLog } from '../audit/writer.js';
 import type { AuditOrigin } from '../audit/origin.js';
 import { hashPassword } from '../crypto/secrets.js';
@@ -70,12 +71,19 @@ export function userAdminService({ users, workspaces, grants, audit, linkedAccou
     async read(id: string) {
       return toUserView(await load(id));
     },
+    /**
+     * Writes the fields whose value is another than the stored one; a password sent always counts as changed (it is
+     * never shown, so never echoed). Nothing changed: no write (`updated_at` stays), and still one event.
+     */
     async update(id: string, changes: { name?: string | null; password?: string; roles?: string[]; email_verified?: boolean }, origin: AuditOrigin) {
-      await load(id);
+      const current = await load(id);
       const { password, ...rest } = changes;
-      const row = await users.update(id, { ...rest, ...(password ? { password_hash: await hashPassword(password) } : {}) });
+      const view = toUserView(current);
+      // The view has no `password`: one sent differs from it (only its name goes in the event).
+      const changed = changedFields(Object.keys(changes), view, { ...view, ...changes });
+      const row = changed.length ? await users.update(id, { ...rest, ...(password ? { password_hash: await hashPassword(password) } : {}) }) : current;
       if (!row) throw notFound(`no user ${id}`);
-      await audit.record({ ...event(origin, row), type: 'UserUpdate', details: { changed: Object.keys(changes) } });
+      await audit.record({ ...event(origin, row), type: 'UserUpdate', details: { changed } });
       return toUserView(row);
     },
     /** Deletes the user, then revokes every grant, signs out every session and disconnects every linked account of theirs. */

@@ -1,14 +1,13 @@
-import { isDeepStrictEqual } from 'node:util';
 import type Router from '@koa/router';
 import { createRouter } from '../http/router.js';
 import { z } from 'zod';
 import { originOf } from '../audit/origin.js';
-import type { ClientAdminService, ClientView } from '../clients/admin-service.js';
+import type { ClientAdminService } from '../clients/admin-service.js';
 import type { BuiltInClients } from '../clients/built-in.js';
 import { ALEXA_VENDOR_ID, GOOGLE_PROJECT_ID, VOICE_PROFILES } from '../clients/voice-profiles.js';
-import { badRequest } from '../http/errors.js';
 import { decodeCursor, page, pageQuery } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
+import { readOnlyFields } from './read-only-fields.js';
 
 const ROLE_NAME = /^[A-Za-z][A-Za-z0-9_:.-]{0,63}$/;
 const clientId = z.string().regex(/^[A-Za-z0-9._~-]{3,128}$/, '3–128 characters from A-Z a-z 0-9 . _ ~ -');
@@ -69,29 +68,29 @@ const providerMetadata = {
 type ProviderMetadata = typeof providerMetadata;
 
 const SERVER_SET = ['client_secret', 'client_secret_expires_at', 'client_id_issued_at', 'registration_access_token', 'registration_client_uri'] as const;
-const FIXED_AT_CREATION = ['profile', 'alexa_vendor_id', 'google_project_id'] as const;
 /** Never shown by GET, so never sent back: a PATCH carrying one is refused. */
 const SECRETS = ['client_secret', 'registration_access_token', 'registration_client_uri'] as const;
-/** Shown by GET (the last two on dynamically registered clients), set by the server. */
-const SERVER_SHOWN = ['client_id', 'created_at', 'updated_at', 'client_id_issued_at', 'client_secret_expires_at'] as const;
 
 /** A known key that may not be sent: present, it fails with `why` (and the document shows it as never allowed). */
 const refused = (keys: readonly string[], why: string) => Object.fromEntries(keys.map((key) => [key, z.never({ error: why }).optional().describe(why)]));
 
-/** Read-only keys a PATCH may send back as GET showed them (GET → modify → PATCH); `dropEchoes` checks the value. */
-const READ_ONLY: Record<string, string> = {
-  ...Object.fromEntries(SERVER_SHOWN.map((key) => [key, 'is set by the server'])),
-  ...Object.fromEntries(FIXED_AT_CREATION.map((key) => [key, 'is fixed at creation; create a new client for another platform'])),
-};
+const SET_BY_SERVER = 'is set by the server';
+const FIXED_AT_CREATION = 'is fixed at creation; create a new client for another platform';
 /**
- * The timestamps are dropped whatever their value: a body read before another PATCH (its own earlier one, say)
- * carries an older `updated_at`, and that is no reason to refuse it. This is not a concurrency check.
+ * Read-only keys GET shows (`client_id_issued_at`, `client_secret_expires_at` on dynamically registered clients; the
+ * timestamps too, read-only-fields.ts) that a PATCH may send back as GET showed them (GET → modify → PATCH).
  */
-const TIMESTAMPS = new Set(['created_at', 'updated_at']);
-const echoable = (keys: readonly string[]) =>
-  Object.fromEntries(
-    keys.map((key) => [key, z.unknown().optional().describe(`read-only (${READ_ONLY[key]}): ${TIMESTAMPS.has(key) ? 'ignored' : 'accepted only with its current value'}`)]),
-  );
+const readOnly = readOnlyFields(
+  {
+    client_id: SET_BY_SERVER,
+    client_id_issued_at: SET_BY_SERVER,
+    client_secret_expires_at: SET_BY_SERVER,
+    profile: FIXED_AT_CREATION,
+    alexa_vendor_id: FIXED_AT_CREATION,
+    google_project_id: FIXED_AT_CREATION,
+  },
+  'invalid_client_metadata',
+);
 
 /** Unknown keys: 400 naming them, rather than stored, echoed and ignored by the provider. */
 const strictClientObject = <S extends z.ZodRawShape>(shape: S) =>
@@ -108,7 +107,7 @@ export const createClientBody = strictClientObject({
   ...ours,
   ...optional<ProviderMetadata>(providerMetadata),
   client_id: clientId.optional(),
-  ...refused(SERVER_SET, 'is set by the server'),
+  ...refused(SERVER_SET, SET_BY_SERVER),
 });
 
 /** PATCH: the same fields; `null` removes an optional one. */
@@ -123,22 +122,9 @@ export const updateClientBody = strictClientObject({
   role_map: ours.role_map.nullable(),
   token_exchange_audiences: ours.token_exchange_audiences.nullable(),
   ...removable<ProviderMetadata>(providerMetadata),
-  ...echoable(Object.keys(READ_ONLY)),
+  ...readOnly.shape,
   ...refused(SECRETS, 'cannot be changed here'),
 });
-
-/** Drops the read-only keys sent with the value the client has (timestamps: any value); another value is a 400 naming the key. */
-function dropEchoes(body: Record<string, unknown>, current: ClientView): Record<string, unknown> {
-  const changes = { ...body };
-  const problems: string[] = [];
-  for (const [key, why] of Object.entries(READ_ONLY)) {
-    if (!(key in changes)) continue;
-    if (TIMESTAMPS.has(key) || isDeepStrictEqual(changes[key], current[key])) delete changes[key];
-    else problems.push(`${key}: ${why}; send its current value or leave it out`);
-  }
-  if (problems.length) throw badRequest(problems.join('; '), 'invalid_client_metadata');
-  return changes;
-}
 
 export const listClientsQuery = pageQuery.extend({ workspace_id: z.string().optional() });
 
@@ -164,7 +150,7 @@ export function clientRoutes(service: ClientAdminService, builtIn: BuiltInClient
   router.patch('/:id', jsonBody, async (ctx) => {
     builtIn.assertManageable(ctx.params.id!, 'changed');
     const body = parseBody(ctx, updateClientBody, 'invalid_client_metadata');
-    const changes = dropEchoes(body, await service.read(ctx.params.id!));
+    const changes = readOnly.drop(body, await service.read(ctx.params.id!));
     ctx.body = await service.update(ctx.params.id!, changes, originOf(ctx));
   });
 

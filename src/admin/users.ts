@@ -6,6 +6,7 @@ import { originOf } from '../audit/origin.js';
 import { badRequest } from '../http/errors.js';
 import { decodeCursor, page, pageQuery } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
+import { readOnlyFields } from './read-only-fields.js';
 
 const password = z.string().min(8, 'at least 8 characters').max(1024);
 const role = z.string().regex(/^[A-Za-z][A-Za-z0-9_:.-]{0,63}$/, 'a role name: letters, digits, _ : . -');
@@ -24,12 +25,21 @@ export const createUserBody = z.strictObject({
   roles: roles.optional(),
 });
 
+/** What GET shows and no PATCH changes: sent back with its current value (timestamps: any value), it is dropped. */
+const readOnly = readOnlyFields({
+  id: 'is set by the server',
+  email: 'is fixed at creation',
+  workspace_id: 'is fixed at creation; a user belongs to one workspace',
+});
+
+/** PATCH: the writable fields, plus the read-only ones GET shows (GET → modify → PATCH). `password` is never shown: a plain write. */
 export const updateUserBody = z
   .strictObject({
     name: z.string().min(1).max(200).nullable().optional(),
     password: password.optional(),
     roles: roles.optional(),
     email_verified: z.boolean().optional(),
+    ...readOnly.shape,
   })
   .refine((body) => Object.keys(body).length > 0, 'nothing to change');
 
@@ -53,7 +63,9 @@ export function userRoutes(service: UserAdminService): Router {
     ctx.body = await service.read(ctx.params.id!);
   });
   router.patch('/:id', jsonBody, async (ctx) => {
-    ctx.body = await service.update(ctx.params.id!, parseBody(ctx, updateUserBody), originOf(ctx));
+    const body = parseBody(ctx, updateUserBody);
+    const changes = readOnly.drop(body, await service.read(ctx.params.id!));
+    ctx.body = await service.update(ctx.params.id!, changes, originOf(ctx));
   });
   router.delete('/:id', async (ctx) => {
     await service.remove(ctx.params.id!, originOf(ctx));

@@ -7,6 +7,8 @@ import { originOf } from '../audit/origin.js';
 import { conflict, notFound } from '../http/errors.js';
 import { decodeCursor, page, pageQuery } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
+import { readOnlyFields } from './read-only-fields.js';
+import { changedFields } from '../audit/changed-fields.js';
 import type { WorkspaceQueries, WorkspaceRow } from '../queries/workspaces.js';
 
 export const DEFAULT_WORKSPACE = 'default';
@@ -15,7 +17,10 @@ export const createWorkspaceBody = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{1,62}$/, '2–63 characters: a-z 0-9 _ -, starting with a letter or digit').optional(),
   name: z.string().trim().min(1).max(200),
 });
-export const updateWorkspaceBody = z.strictObject({ name: z.string().trim().min(1).max(200) });
+/** What GET shows and no PATCH changes: sent back with its current value (timestamps: any value), it is dropped. */
+const readOnly = readOnlyFields({ id: 'is fixed at creation' });
+/** PATCH: the name, plus the read-only fields GET shows (GET → modify → PATCH). */
+export const updateWorkspaceBody = z.strictObject({ name: z.string().trim().min(1).max(200), ...readOnly.shape });
 
 export const toWorkspaceView = (row: WorkspaceRow) => ({
   id: row.id,
@@ -51,10 +56,14 @@ export function workspaceRoutes(workspaces: WorkspaceQueries, audit: AuditLog): 
   });
   router.patch('/:id', jsonBody, async (ctx) => {
     const body = parseBody(ctx, updateWorkspaceBody);
-    await load(ctx.params.id!);
-    const row = await workspaces.update(ctx.params.id!, body);
+    const current = await load(ctx.params.id!);
+    const view = toWorkspaceView(current);
+    const changes = readOnly.drop(body, view);
+    const changed = changedFields(Object.keys(changes), view, { ...view, ...changes });
+    // Nothing changed (a GET body sent back as it was): no write, `updated_at` stays; the event is still recorded.
+    const row = changed.length ? await workspaces.update(ctx.params.id!, changes) : current;
     if (!row) throw notFound(`no workspace ${ctx.params.id}`);
-    await audit.record({ ...originOf(ctx), type: 'WorkspaceUpdate', workspaceId: row.id, details: { changed: Object.keys(body) } });
+    await audit.record({ ...originOf(ctx), type: 'WorkspaceUpdate', workspaceId: row.id, details: { changed } });
     ctx.body = toWorkspaceView(row);
   });
   router.delete('/:id', async (ctx) => {

@@ -4,6 +4,7 @@ import type { AuditLog } from '../audit/writer.js';
 import type { AuditOrigin } from '../audit/origin.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import { generateSecret } from '../crypto/secrets.js';
+import { changedFields } from '../audit/changed-fields.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import type { GrantService } from '../grants/service.js';
 import type { ClientQueries, ClientRow } from '../queries/clients.js';
@@ -117,7 +118,8 @@ export function clientAdminService({ provider, clients, workspaces, grants, audi
      */
     async update(clientId: string, changes: Record<string, unknown>, origin: AuditOrigin): Promise<ClientView & { client_secret?: string }> {
       const current = await load(clientId);
-      const metadata: Record<string, unknown> = { ...current.metadata, workspace_id: current.workspace_id };
+      const before: Record<string, unknown> = { ...current.metadata, workspace_id: current.workspace_id };
+      const metadata: Record<string, unknown> = { ...before };
       for (const [key, value] of Object.entries(changes)) {
         if (value === null) delete metadata[key];
         else metadata[key] = value;
@@ -128,13 +130,17 @@ export function clientAdminService({ provider, clients, workspaces, grants, audi
       const newSecret = needsSecret && !hasUsableSecret ? generateSecret(256) : undefined;
       await validate({ ...metadata, ...(needsSecret ? { client_secret: newSecret ?? 'validation-placeholder' } : {}) });
       const next = toClientRow({ ...metadata, client_secret: newSecret }, keyring);
-      const row = await clients.update({
-        ...next,
+      const secrets = {
         secret_hash: needsSecret ? (newSecret ? next.secret_hash : current.secret_hash) : null,
         secret_encrypted: needsSecret ? (newSecret ? next.secret_encrypted : current.secret_encrypted) : null,
-      });
+      };
+      const changed = changedFields(Object.keys(changes), before, metadata);
+      // Nothing to write (a GET body sent back as it was): the row, `updated_at` included, stays as it is.
+      const unchanged = changed.length === 0 && secrets.secret_hash === current.secret_hash && secrets.secret_encrypted === current.secret_encrypted;
+      const row = unchanged ? current : await clients.update({ ...next, ...secrets });
       if (!row) throw notFound(`no client ${clientId}`);
-      await audit.record({ ...event(origin, row), type: 'OAuthClientUpdate', details: { changed: Object.keys(changes), secret_issued: Boolean(newSecret) } });
+      // Every PATCH leaves its event; `changed` names the fields whose value is another now (none for a no-op).
+      await audit.record({ ...event(origin, row), type: 'OAuthClientUpdate', details: { changed, secret_issued: Boolean(newSecret) } });
       return { ...toClientView(row), ...(newSecret ? { client_secret: newSecret } : {}) };
     },
 

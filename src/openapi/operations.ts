@@ -130,7 +130,7 @@ export const operations: OperationSpec[] = [
     audience: 'admin',
     body: 'UpdateUserRequest',
     success: { status: 200, description: 'The changed user.', schema: 'User' },
-    badRequest: invalidRequest('A bad field, nothing to change or a malformed body.'),
+    badRequest: invalidRequest('A bad field, a read-only field with another value, nothing to change or a malformed body.'),
     notFound: 'No such user.',
   },
   {
@@ -186,7 +186,7 @@ export const operations: OperationSpec[] = [
     audience: 'admin',
     body: 'UpdateWorkspaceRequest',
     success: { status: 200, description: 'The changed workspace.', schema: 'Workspace' },
-    badRequest: invalidRequest('A bad field or a malformed body.'),
+    badRequest: invalidRequest('A bad field, a read-only field with another value or a malformed body.'),
     notFound: 'No such workspace.',
   },
   {

@@ -55,7 +55,15 @@ export const requestNotes: Partial<Record<RequestSchemaName, string>> = {
     'refused (400 `invalid_client_metadata` naming them). ' +
     'When the change makes the client need a secret it has not got, one is issued and returned once.',
   CreateUserRequest: '`roles`: a role listed twice is stored once.',
-  UpdateUserRequest: 'At least one field. `roles` replaces the user\'s roles; a role listed twice is stored once.',
+  UpdateUserRequest:
+    'At least one field. `roles` replaces the user\'s roles; a role listed twice is stored once. `password` is write-only ' +
+    '(never returned). The read-only keys a GET shows are ignored, so a GET\'s body can be sent back: `created_at` and ' +
+    '`updated_at` whatever their value, `id`, `email` and `workspace_id` when sent with their current value (another value ' +
+    'is a 400 `invalid_request` naming the key). Keys not listed are refused.',
+  UpdateWorkspaceRequest:
+    'The read-only keys a GET shows are ignored, so a GET\'s body can be sent back: `created_at` and `updated_at` whatever ' +
+    'their value, `id` when sent with its current value (another value is a 400 `invalid_request` naming it). Keys not ' +
+    'listed are refused.',
   CreateResourceServerRequest:
     '`identifier`: the audience of its tokens, an absolute https URL (http only for loopback hosts) without credentials ' +
     'or fragment (RFC 8707), and not this server\'s issuer. `scopes`: scope tokens (duplicates are ignored); the ' +
