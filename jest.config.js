@@ -1,6 +1,11 @@
-/** Jest in native ESM mode (oidc-provider 9 is ESM-only); ts-jest transpiles, `npm run typecheck` type-checks. */
+/**
+ * Jest in native ESM mode (oidc-provider 9 is ESM-only); ts-jest transpiles, `npm run typecheck` type-checks.
+ * Every test file runs in Jest's node environment plus Node's undici global dispatcher
+ * (test/support/undici-environment.js), as production runs: without it oidc-provider's and our outbound guards
+ * (src/oidc/outbound-fetch.ts) cannot be built and the provider's fetches would go unchecked.
+ */
 export default {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/support/undici-environment.js',
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {

@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/support/undici-environment.js
- */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -16,8 +13,9 @@ import { freePort } from '../support/dovecot.js';
  * server on 127.0.0.1, asks for a client_credentials token; the provider must fetch that JWKS to check the assertion.
  * The app servers listen on 127.0.0.1; "public" ones say they are https://auth.example.test.
  *
- * This file runs in a Jest environment that has Node's undici global dispatcher (test/support/undici-environment.js):
- * the default one lacks it, so there neither oidc-provider's SSRF guard nor ours can be built.
+ * Like every test file, this one runs in a Jest environment that has Node's undici global dispatcher
+ * (test/support/undici-environment.js, jest.config.js): Jest's plain node one lacks it, and there neither
+ * oidc-provider's SSRF guard nor ours can be built.
  */
 
 const PUBLIC_ISSUER = 'https://auth.example.test';

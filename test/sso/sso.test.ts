@@ -304,10 +304,12 @@ describe('logout everywhere', () => {
 
 describe('outbound calls and the SSRF guard', () => {
   // oidc-provider gives each outbound call a dispatcher refusing every special-use address; our fetch hook replaces
-  // it with one that obeys the outbound policy, built from the Agent class of Node's undici global dispatcher. Jest's
-  // VM context has no global dispatcher (neither guard can be built there), so this checks the hook with a stand-in;
+  // it with one that obeys the outbound policy, built from the Agent class of Node's undici global dispatcher. The
+  // suite's environment has the real one (test/support/undici-environment.js); these tests set it aside for each
+  // test and check the hook without one or with a stand-in, then put it back.
   // test/oidc/provider-outbound-policy.test.ts runs the real one against a real server.
   const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+  const DISPATCHER_KEYS = [GLOBAL_DISPATCHER, Symbol.for('undici.globalDispatcher.2')];
   type ConnectListener = (origin: URL, targets: object[]) => void;
   // Named Agent, as undici's is: the hook takes only a plain Agent (not a proxy agent).
   class Agent {
@@ -338,9 +340,15 @@ describe('outbound calls and the SSRF guard', () => {
     for (const listener of agent.listeners) listener(new URL(`http://${address.includes(':') ? `[${address}]` : address}`), [agent, client]);
     return socket.destroy.mock.calls.length > 0;
   };
+  let environment: Map<symbol, unknown>;
+  beforeEach(() => {
+    environment = new Map(DISPATCHER_KEYS.filter((key) => key in holder).map((key) => [key, holder[key]]));
+    for (const key of DISPATCHER_KEYS) delete holder[key];
+  });
   afterEach(() => {
     jest.restoreAllMocks();
-    delete holder[GLOBAL_DISPATCHER];
+    for (const key of DISPATCHER_KEYS) delete holder[key];
+    for (const [key, dispatcher] of environment) holder[key] = dispatcher;
     Agent.built = [];
   });
 
