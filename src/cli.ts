@@ -17,14 +17,15 @@ const USAGE = `usage: npm run cli -- <command>
   admin:create [name]
                  create a confidential client_credentials client with scope admin; prints its id and secret once
   encryption:reencrypt
-                 re-encrypt every secret at rest under the first key of ENCRYPTION_KEYS, while the app runs.
+                 re-encrypt every secret at rest under the first key of ENCRYPTION_KEYS, while the app runs (Postgres).
                  Key rotation: 1. put the new key first in ENCRYPTION_KEYS and keep the old ones after it;
                  2. roll every instance onto that ring (an instance still on the old ring writes with the old key
                  and cannot read the new one); 3. run this (again until it re-encrypts 0); 4. once short-lived state
                  under the old key has expired (Redis token cache: about an hour; cookies: SESSION_TTL), remove
                  the old key and roll again.
-                 Exits 1 and names the rows when a ciphertext no key opens. With the embedded PGlite store
-                 (no DATABASE_URL) stop the app first: only one process may open it.`;
+                 Exits 1 and names the rows when a ciphertext no key opens.
+With the embedded store (no DATABASE_URL) stop the server first: only one process may open DATA_DIR, and a command
+started while the server runs is refused. With Postgres, commands and servers run side by side.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     `  store:      ${context.database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}/pgdata` : 'Postgres'}${context.redis ? ' + Redis' : ' (no Redis)'}`,
     config.bootstrapAdmin.clientId
       ? `  admin token: curl -u ${config.bootstrapAdmin.clientId}:$BOOTSTRAP_ADMIN_CLIENT_SECRET -d grant_type=client_credentials -d scope=admin ${config.issuer}/token`
-      : '  admin token: npm run cli -- admin:create (or set BOOTSTRAP_ADMIN_CLIENT_ID/_SECRET), then POST grant_type=client_credentials&scope=admin to /token (README: "Get an admin token")',
+      : `  admin token: npm run cli -- admin:create${context.database.kind === 'pglite' ? ' with this server stopped (the embedded store is one process\'s)' : ''} or set BOOTSTRAP_ADMIN_CLIENT_ID/_SECRET, then POST grant_type=client_credentials&scope=admin to /token (README: "Get an admin token")`,
     ...(config.seedDemo ? [`  demo:       user ${DEMO.email} / ${DEMO.password}, public client "${DEMO.clientId}" (redirect ${DEMO.redirectUri})`] : []),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -5,6 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import ClientPgLite from 'knex-pglite';
 import type { Config } from '../config.js';
 import type { Database } from './knex.js';
+import { lockDataDir } from './data-dir-lock.js';
 
 /**
  * knex-pglite 0.14 labels a delete `DEL`, so knex's pg dialect does not recognise it and returns the raw result
@@ -21,8 +22,15 @@ export async function openPgLite(config: Config): Promise<Database> {
   const { schema } = config.database;
   const dataDir = path.resolve(config.dataDir, 'pgdata');
   mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir);
-  await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"; SET search_path TO "${schema}"`);
+  const unlock = lockDataDir(path.dirname(dataDir));
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dataDir);
+    await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"; SET search_path TO "${schema}"`);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const db = knexFactory({
     client: PgLiteClient as unknown as typeof knexFactory.Client,
     dialect: 'postgres',
@@ -33,8 +41,12 @@ export async function openPgLite(config: Config): Promise<Database> {
     db,
     kind: 'pglite',
     close: async () => {
-      await db.destroy();
-      if (!pglite.closed) await pglite.close();
+      try {
+        await db.destroy();
+        if (!pglite.closed) await pglite.close();
+      } finally {
+        unlock();
+      }
     },
   };
 }

@@ -44,6 +44,8 @@ export function buildApp(): AppBuild {
 
 export interface AppProcess {
   url: string;
+  /** The environment the server runs with (a CLI command given the same one works on the same stores). */
+  env: Record<string, string>;
   admin: { client_id: string; client_secret: string };
   /** Starts the server (again) on the same port, stores and data folder; resolves when /healthz answers. */
   start(): Promise<void>;
@@ -57,7 +59,8 @@ export interface AppProcess {
 }
 
 export interface AppProcessOptions {
-  databaseUrl: string;
+  /** Unset: the embedded PGlite store in the process's own data folder. */
+  databaseUrl?: string;
   redisUrl?: string;
   env?: Record<string, string>;
 }
@@ -73,7 +76,7 @@ export async function startAppProcess(build: AppBuild, options: AppProcessOption
     PORT: String(port),
     ISSUER: url,
     DATA_DIR: dataDir,
-    DATABASE_URL: options.databaseUrl,
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
     ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
     BOOTSTRAP_ADMIN_CLIENT_ID: admin.client_id,
@@ -108,5 +111,5 @@ export async function startAppProcess(build: AppBuild, options: AppProcessOption
     await destroy();
     throw error;
   });
-  return { url, admin, start, kill, running, output: () => log.text, destroy };
+  return { url, env, admin, start, kill, running, output: () => log.text, destroy };
 }
