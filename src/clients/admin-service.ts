@@ -40,6 +40,16 @@ const DEFAULTS = {
   scope: DEFAULT_CLIENT_SCOPE,
 };
 
+/**
+ * `response_types` when the body has none: `code` only for a client that redeems codes. RFC 7591 §2 defaults it to
+ * `code` whatever the grant types, which makes a client_credentials-only client also need redirect URIs it will
+ * never use; an admin registering a machine client should not have to send `"response_types": []`.
+ */
+function defaultResponseTypes(input: Record<string, unknown>): string[] {
+  const grantTypes = Array.isArray(input.grant_types) ? input.grant_types : DEFAULTS.grant_types;
+  return grantTypes.includes('authorization_code') ? [...DEFAULTS.response_types] : [];
+}
+
 type ClientStatics = { validate(metadata: Record<string, unknown>): Promise<void>; needsSecret(metadata: Record<string, unknown>): boolean };
 
 export interface ClientAdminDependencies {
@@ -94,7 +104,13 @@ export function clientAdminService({ provider, clients, workspaces, grants, audi
   return {
     async create(input: Record<string, unknown>, origin: AuditOrigin): Promise<ClientView & { client_secret?: string }> {
       const clientId = typeof input.client_id === 'string' ? input.client_id : generateSecret(128);
-      const metadata: Record<string, unknown> = { ...DEFAULTS, workspace_id: 'default', ...applyVoiceProfile(input), client_id: clientId };
+      const metadata: Record<string, unknown> = {
+        ...DEFAULTS,
+        response_types: defaultResponseTypes(input),
+        workspace_id: 'default',
+        ...applyVoiceProfile(input),
+        client_id: clientId,
+      };
       const secret = statics.needsSecret(metadata) ? generateSecret(256) : undefined;
       await validate({ ...metadata, ...(secret ? { client_secret: secret } : {}) });
       const row = await clients.insertUnlessTaken(toClientRow({ ...metadata, client_secret: secret }, keyring));

@@ -39,7 +39,8 @@ export const requestNotes: Partial<Record<RequestSchemaName, string>> = {
   CreateClientRequest:
     'RFC 7591 / OpenID Connect Registration client metadata, validated by oidc-provider as it does for a registered ' +
     'client. Only the keys listed here are accepted: any other key is refused (400 `invalid_client_metadata` naming it). ' +
-    'Defaults: `grant_types` ["authorization_code"], `response_types` ["code"], ' +
+    'Defaults: `grant_types` ["authorization_code"], `response_types` ["code"] when `grant_types` includes ' +
+    '"authorization_code", else [] (a client_credentials client needs no `redirect_uris`), ' +
     '`token_endpoint_auth_method` "client_secret_basic", `scope` "openid profile email offline_access", ' +
     '`workspace_id` "default". Refused (set by the server): `client_secret`, `client_secret_expires_at`, ' +
     '`client_id_issued_at`, `registration_access_token`, `registration_client_uri`. `profile` "alexa" (with `alexa_vendor_id`) ' +

@@ -94,6 +94,19 @@ describe('clients', () => {
     expect((await introspect(server, introspector, tokens.access_token)).active).toBe(true);
   });
 
+  test('a machine client needs only its grant type and scope: no response types, no redirect URIs', async () => {
+    const created = await admin.post('/admin/clients', { client_name: 'Platform backend', grant_types: ['client_credentials'], scope: 'integrations:token' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ grant_types: ['client_credentials'], response_types: [], scope: 'integrations:token' });
+    const token = await postForm(server, '/token', { grant_type: 'client_credentials', scope: 'integrations:token' }, created.body);
+    expect(token.status).toBe(200);
+    expect(token.body).toMatchObject({ token_type: 'Bearer', scope: 'integrations:token' });
+    // A client that redeems codes still gets `code` by default, and so still needs its redirect URIs.
+    const browser = await admin.post('/admin/clients', { client_name: 'No redirect', grant_types: ['authorization_code'] });
+    expect(browser.status).toBe(400);
+    expect(browser.body.error).toBe('invalid_redirect_uri');
+  });
+
   test.each([
     ['http on a public host', { redirect_uris: ['http://app.example.com/cb'] }, 'invalid_redirect_uri'],
     ['a wildcard', { redirect_uris: ['https://*.example.com/cb'] }, 'invalid_redirect_uri'],
