@@ -1,6 +1,10 @@
 import { errors, type Configuration, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
+import { z } from 'zod';
+import { updateClientBody } from '../admin/clients.js';
 import { checkRedirectUris } from '../clients/redirect-uris.js';
 import { generateSecret } from '../crypto/secrets.js';
+import { findUnstorable } from '../http/input-guard.js';
+import { describeIssues } from '../http/validate.js';
 import { DEFAULT_CLIENT_SCOPE, extraClientMetadata, HASHED_SECRET_PREFIX } from './client-metadata.js';
 
 type Features = NonNullable<Configuration['features']>;
@@ -30,6 +34,22 @@ function keepAdminDecisions(ctx: KoaContextWithOIDC, properties: Record<string, 
 }
 
 /**
+ * The admin API's limits (lengths, list sizes, types) on what a client registers: the PATCH schema itself, so that
+ * a self-registered client survives the admin GET → PATCH round trip. Not strict: RFC 7591 §2 has the server ignore
+ * metadata it does not understand (the provider drops it). The secrets the provider has already put in the
+ * properties by the time policies run are not the client's input.
+ */
+const PROVIDER_SET = new Set(['client_secret', 'registration_access_token', 'registration_client_uri']);
+const ADMIN_LIMITS = z.object(Object.fromEntries(Object.entries(updateClientBody.shape).filter(([key]) => !PROVIDER_SET.has(key))));
+
+function checkAdminLimits(properties: Record<string, unknown>): void {
+  const unstorable = findUnstorable(properties);
+  if (unstorable) throw new errors.CustomOIDCProviderError('invalid_client_metadata', unstorable);
+  const result = ADMIN_LIMITS.safeParse(properties);
+  if (!result.success) throw new errors.CustomOIDCProviderError('invalid_client_metadata', describeIssues(result.error));
+}
+
+/**
  * RFC 7591/7592 through oidc-provider's own registration endpoints, gated by initial access tokens that
  * only the admin API issues. Self-registered clients get our redirect URI rules, the default scope set
  * (never `admin`) and the `default` workspace.
@@ -43,8 +63,10 @@ export const registration: Features['registration'] = {
   policies: {
     [DCR_POLICY]: (ctx, properties) => {
       keepAdminDecisions(ctx, properties);
+      checkAdminLimits(properties);
+      // The admin API's description; errors.InvalidRedirectUri would replace it with a fixed authorization-time text.
       const problem = checkRedirectUris(properties);
-      if (problem) throw new errors.InvalidRedirectUri(problem);
+      if (problem) throw new errors.CustomOIDCProviderError('invalid_redirect_uri', problem);
       const scope = typeof properties.scope === 'string' ? properties.scope : DEFAULT_CLIENT_SCOPE;
       const refused = scope.split(' ').filter((value) => value && !DCR_SCOPES.has(value));
       if (refused.length) throw new errors.InvalidClientMetadata(`scope ${refused.join(' ')} cannot be registered dynamically (allowed: ${DEFAULT_CLIENT_SCOPE})`);

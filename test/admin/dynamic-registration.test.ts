@@ -119,3 +119,68 @@ test('an initial access token says when it expires, and registers clients until 
   expect([first.status, second.status]).toEqual([201, 201]);
   expect(first.body.client_id).not.toBe(second.body.client_id);
 });
+
+/**
+ * /reg applies the admin API's limits (src/admin/clients.ts, the PATCH schema): a client registered with metadata
+ * the admin PATCH refuses could not be sent back (GET → PATCH) by an admin. Refused with 400 invalid_client_metadata
+ * naming the field, on registration and on an RFC 7592 update, and nothing is stored.
+ */
+describe('dynamic registration keeps to the admin API limits', () => {
+  const clientRows = async () => (await server.context.database.db('clients').count<{ count: string | number }[]>('* as count'))[0]!.count;
+  const tooBig: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['a 5,000-character client_name', { client_name: 'x'.repeat(5000) }, /^client_name: .*200/],
+    ['30 contacts', { contacts: Array.from({ length: 30 }, (_, i) => `c${i}@example.com`) }, /^contacts: .*20/],
+    ['a logo_uri over 2,000 characters', { logo_uri: `https://rp.example.com/${'l'.repeat(2100)}.png` }, /^logo_uri: .*2000/],
+    ['51 redirect URIs', { redirect_uris: Array.from({ length: 51 }, (_, i) => `https://rp.example.com/cb${i}`) }, /^redirect_uris: .*50/],
+  ];
+
+  test.each(tooBig)('registration refuses %s and stores nothing', async (_name, extra, description) => {
+    const before = await clientRows();
+    const response = await api(server, await initialAccessToken()).post('/reg', { ...metadata, ...extra });
+    expect({ status: response.status, body: response.body }).toEqual({ status: 400, body: { error: 'invalid_client_metadata', error_description: expect.stringMatching(description) } });
+    expect(await clientRows()).toEqual(before);
+  });
+
+  test.each(tooBig)('an RFC 7592 update refuses %s and changes nothing', async (_name, extra, description) => {
+    const registered = await api(server, await initialAccessToken()).post('/reg', metadata);
+    expect(registered.status).toBe(201);
+    const { client_id, registration_access_token, registration_client_uri } = registered.body;
+    const before = await admin.get(`/admin/clients/${client_id}`);
+    const response = await api(server, registration_access_token).put(new URL(registration_client_uri).pathname, { ...metadata, client_id, ...extra });
+    expect({ status: response.status, body: response.body }).toEqual({ status: 400, body: { error: 'invalid_client_metadata', error_description: expect.stringMatching(description) } });
+    expect((await admin.get(`/admin/clients/${client_id}`)).body).toEqual(before.body);
+  });
+
+  test('a client registered at the limits survives the admin GET → PATCH round trip', async () => {
+    const atLimits = {
+      ...metadata,
+      client_name: 'n'.repeat(200),
+      contacts: Array.from({ length: 20 }, (_, i) => `c${i}@example.com`),
+      logo_uri: `https://rp.example.com/${'l'.repeat(2000 - 'https://rp.example.com/.png'.length)}.png`,
+    };
+    const registered = await api(server, await initialAccessToken()).post('/reg', atLimits);
+    expect(registered.status).toBe(201);
+    const read = await admin.get(`/admin/clients/${registered.body.client_id}`);
+    expect(read.body.client_name).toBe(atLimits.client_name);
+    const patched = await admin.patch(`/admin/clients/${registered.body.client_id}`, read.body);
+    expect({ status: patched.status, body: patched.body }).toEqual({ status: 200, body: read.body });
+  });
+});
+
+/** The admin API's description of a bad redirect URI (src/clients/redirect-uris.ts), not the provider's authorization-time text. */
+test.each([
+  ['https://*.example.com/cb', 'https://*.example.com/cb: wildcards are not allowed, register each redirect URI exactly'],
+  ['http://evil.example.com/cb', 'http://evil.example.com/cb: http is allowed only for loopback hosts (localhost, 127.0.0.1, [::1]); use https'],
+  ['https://rp.example.com/cb#x', 'https://rp.example.com/cb#x: must not contain a fragment'],
+])('registration refuses the redirect URI %s with the admin API description', async (uri, description) => {
+  const expected = { status: 400, body: { error: 'invalid_redirect_uri', error_description: description } };
+  const registered = await api(server, await initialAccessToken()).post('/reg', { ...metadata, redirect_uris: [uri] });
+  expect({ status: registered.status, body: registered.body }).toEqual(expected);
+  // The admin API gives the same answer (for a fragment, the provider's own check speaks first there: same code).
+  const viaAdmin = await admin.post('/admin/clients', { ...metadata, redirect_uris: [uri] });
+  expect({ status: viaAdmin.status, error: viaAdmin.body.error }).toEqual({ status: 400, error: 'invalid_redirect_uri' });
+  if (!uri.includes('#')) expect(viaAdmin.body.error_description).toBe(description);
+  // post_logout_redirect_uris are redirect URIs too, in both places.
+  const logout = await api(server, await initialAccessToken()).post('/reg', { ...metadata, post_logout_redirect_uris: [uri] });
+  expect({ status: logout.status, body: logout.body }).toEqual(expected);
+});
