@@ -9,7 +9,7 @@ import { decodeCursor, page, pageQuery } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
 import { readOnlyFields } from './read-only-fields.js';
 import { changedFields } from '../audit/changed-fields.js';
-import type { WorkspaceQueries, WorkspaceRow } from '../queries/workspaces.js';
+import type { WorkspaceMembers, WorkspaceQueries, WorkspaceRow } from '../queries/workspaces.js';
 
 export const DEFAULT_WORKSPACE = 'default';
 
@@ -29,7 +29,27 @@ export const toWorkspaceView = (row: WorkspaceRow) => ({
   updated_at: new Date(row.updated_at).toISOString(),
 });
 
-/** Tenants. `default` always exists; a workspace is deleted only once nothing belongs to it. */
+const MEMBER_NAMES: Record<keyof WorkspaceMembers, [string, string]> = {
+  users: ['user', 'users'],
+  clients: ['client', 'clients'],
+  resources: ['resource server', 'resource servers'],
+  webhooks: ['webhook subscription', 'webhook subscriptions'],
+  connections: ['integration connection', 'integration connections'],
+};
+
+/** "2 users, 1 resource server and 1 webhook subscription": only what is left. */
+export function describeMembers(members: WorkspaceMembers): string {
+  const parts = (Object.keys(MEMBER_NAMES) as Array<keyof WorkspaceMembers>)
+    .filter((key) => members[key] > 0)
+    .map((key) => `${members[key]} ${MEMBER_NAMES[key][members[key] === 1 ? 0 : 1]}`);
+  return parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : (parts[0] ?? 'nothing');
+}
+
+/**
+ * Tenants. `default` always exists; a workspace is deleted only once nothing belongs to it: no users, clients,
+ * resource servers, webhook subscriptions or live integration connections (README: "only an empty workspace can be
+ * deleted (409 otherwise)"). Its mailbox settings, which no API removes, go with it and its delete event counts them.
+ */
 export function workspaceRoutes(workspaces: WorkspaceQueries, audit: AuditLog): Router {
   const router = createRouter({ prefix: '/workspaces' });
   const load = async (id: string) => {
@@ -70,18 +90,22 @@ export function workspaceRoutes(workspaces: WorkspaceQueries, audit: AuditLog): 
     const id = ctx.params.id!;
     await load(id);
     if (id === DEFAULT_WORKSPACE) throw conflict('the default workspace cannot be deleted', 'workspace_protected');
-    const members = await workspaces.countMembers(id);
-    if (members.users + members.clients + members.resources > 0) {
-      throw conflict(`workspace ${id} still has ${members.users} users, ${members.clients} clients and ${members.resources} resource servers`, 'workspace_not_empty');
-    }
+    let outcome;
     try {
-      await workspaces.delete(id);
+      outcome = await workspaces.deleteIfEmpty(id);
     } catch (error) {
       // Something joined the workspace meanwhile: the foreign key refuses, and so do we.
       if ((error as { code?: string }).code === '23503') throw conflict(`workspace ${id} is not empty`, 'workspace_not_empty');
       throw error;
     }
-    await audit.record({ ...originOf(ctx), type: 'WorkspaceDelete', workspaceId: id });
+    if (!outcome) throw notFound(`no workspace ${id}`);
+    if (!outcome.deleted) throw conflict(`workspace ${id} still has ${describeMembers(outcome.members)}; remove them first`, 'workspace_not_empty');
+    await audit.record({
+      ...originOf(ctx),
+      type: 'WorkspaceDelete',
+      workspaceId: id,
+      ...(outcome.mailboxesRemoved ? { details: { mailbox_settings_removed: outcome.mailboxesRemoved } } : {}),
+    });
     ctx.status = 204;
   });
   return router;

@@ -7,6 +7,16 @@ export interface WorkspaceRow {
   updated_at: Date;
 }
 
+/** What still belongs to a workspace; any of it blocks the workspace's deletion. */
+export interface WorkspaceMembers {
+  users: number;
+  clients: number;
+  resources: number;
+  webhooks: number;
+  /** Connections not revoked (they hold tokens). */
+  connections: number;
+}
+
 export function workspaceQueries(db: Knex) {
   return {
     async ensure(id: string, name: string): Promise<void> {
@@ -29,13 +39,35 @@ export function workspaceQueries(db: Knex) {
       const [row] = await db('workspaces').where({ id }).update({ ...changes, updated_at: db.fn.now() }).returning('*');
       return row;
     },
-    /** What still belongs to the workspace (a workspace is deleted only when empty). */
-    async countMembers(id: string): Promise<{ users: number; clients: number; resources: number }> {
-      const count = async (table: string) => Number((await db(table).where({ workspace_id: id }).count({ n: '*' }).first())?.n ?? 0);
-      return { users: await count('users'), clients: await count('clients'), resources: await count('resource_servers') };
-    },
-    async delete(id: string): Promise<number> {
-      return db('workspaces').where({ id }).delete();
+    /**
+     * Deletes the workspace if nothing belongs to it any more; otherwise deletes nothing and says what is left.
+     * Undefined when there is no such workspace. The row lock (FOR UPDATE) conflicts with the FOR KEY SHARE lock a
+     * foreign-key insert takes on the workspace row, so nothing can join between the count and the delete: the
+     * ON DELETE CASCADE tables (webhooks, connections) are never emptied by this delete. Mailbox settings are the
+     * one exception, on purpose: no API removes them, so they go with their workspace (`mailboxesRemoved`).
+     * https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-ROWS
+     */
+    async deleteIfEmpty(id: string): Promise<{ deleted: boolean; members: WorkspaceMembers; mailboxesRemoved: number } | undefined> {
+      return db.transaction(async (trx) => {
+        if (!(await trx('workspaces').where({ id }).forUpdate().first())) return undefined;
+        const count = async (table: string, live?: (q: Knex.QueryBuilder) => void) => {
+          const q = trx(table).where({ workspace_id: id });
+          live?.(q);
+          return Number((await q.count({ n: '*' }).first())?.n ?? 0);
+        };
+        const members: WorkspaceMembers = {
+          users: await count('users'),
+          clients: await count('clients'),
+          resources: await count('resource_servers'),
+          webhooks: await count('webhook_subscriptions'),
+          // A revoked connection holds no token (disconnect and user/client deletion revoke): it is history, not content.
+          connections: await count('integration_connections', (q) => q.whereNot('status', 'revoked')),
+        };
+        if (Object.values(members).some((n) => n > 0)) return { deleted: false, members, mailboxesRemoved: 0 };
+        const mailboxesRemoved = await count('integration_mailboxes');
+        await trx('workspaces').where({ id }).delete();
+        return { deleted: true, members, mailboxesRemoved };
+      });
     },
   };
 }

@@ -1,5 +1,6 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { ResourceServerQueries, ResourceServerRow } from '../../queries/resource-servers.js';
+import { findServingResourceServer } from '../resource-servers.js';
 
 /** The acting client as token exchange reads it: our metadata on top of the provider's Client. */
 export interface ExchangeClient {
@@ -36,8 +37,9 @@ const single = (value: unknown, name: string): string | undefined => {
  * The one API the new token is for. RFC 8693 §2.1 names it with `resource` (RFC 8707, an absolute URI) or
  * `audience` (a logical name); here both take a registered resource server's identifier, and when both are sent
  * they must name the same one. The target must be in the client's `token_exchange_audiences` and still be a
- * registered resource server. A missing, unknown or unallowed target is `invalid_target` (RFC 8693 §2.2.2,
- * RFC 8707 §2).
+ * registered resource server of the client's own workspace (another tenant's API is answered like an unregistered
+ * one, whatever `token_exchange_audiences` says). A missing, unknown or unallowed target is `invalid_target`
+ * (RFC 8693 §2.2.2, RFC 8707 §2).
  *
  * oidc-provider's resourceIndicators feature does not touch `resource` at the token endpoint for a grant type
  * registered with `registerGrantType` (only its built-in grants resolve it, and only with Rich Authorization
@@ -51,7 +53,7 @@ export async function resolveTarget(ctx: KoaContextWithOIDC, allowed: string[], 
   const identifier = resource ?? audience;
   if (!identifier) throw new errors.InvalidTarget('a resource or audience naming the target API is required');
   if (!allowed.includes(identifier)) throw new errors.InvalidTarget('this client may not exchange tokens for the requested target');
-  const server = await resourceServers.findByIdentifier(identifier);
+  const server = await findServingResourceServer(resourceServers, identifier, ctx.oidc.client);
   if (!server) throw new errors.InvalidTarget('the requested target is not a registered resource server');
   return server;
 }
