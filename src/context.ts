@@ -35,6 +35,7 @@ import { installTokenRateLimit } from './oidc/token-rate-limit.js';
 import { integrationService, type IntegrationService } from './integrations/service.js';
 import { connectionSealer } from './integrations/sealing.js';
 import type { IntegrationDeps } from './integrations/deps.js';
+import { actorDirectory } from './integrations/actor.js';
 import { alexaAcceptGrant, type AlexaAcceptGrant } from './integrations/alexa/accept-grant.js';
 import { tokenCache } from './integrations/token-cache.js';
 import { googleRiscSettings, replayGuard, riscReceiver, type RiscReceiver } from './integrations/risc/index.js';
@@ -166,6 +167,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       planNext: config.integrations.scheduledRefresh ? scheduler.planNext : async () => {},
       planDue: config.integrations.scheduledRefresh ? scheduler.planDue : async () => 0,
       oauthStates: queries.oauthStates,
+      actors: actorDirectory({ users: queries.users, clients: queries.clients }),
       mailboxes: queries.mailboxes,
       keyring,
       sealer,

@@ -4,6 +4,7 @@ import { HttpError, badRequest } from '../http/errors.js';
 import type { AuditOrigin } from '../audit/origin.js';
 import { actorLabel, type IntegrationActor } from './actor.js';
 import type { IntegrationDeps } from './deps.js';
+import { disconnectFlow } from './disconnect.js';
 import { classifyUpstreamError, safeErrorCode } from './errors.js';
 import { readIdentity } from './identity.js';
 import { callbackUrl, configuredProvider } from './providers.js';
@@ -25,8 +26,9 @@ const invalidState = (description: string) => badRequest(description, 'invalid_s
  * provider, `stateTtlSeconds`); the callback is authenticated by the state alone.
  */
 export function connectFlow(deps: IntegrationDeps) {
-  const { settings, oauthStates, keyring, upstream, audit, clock } = deps;
+  const { settings, oauthStates, actors, keyring, upstream, audit, clock } = deps;
   const storeLink = linkStore(deps);
+  const unlink = disconnectFlow(deps);
 
   /** `return_to` must be on this server's own origin (no open redirect). */
   const checkReturnTo = (value: string | undefined): string | null => {
@@ -91,6 +93,10 @@ export function connectFlow(deps: IntegrationDeps) {
         await audit.record({ ...auditBase, type: 'IntegrationConnect', outcome: 'failure', details: { ...auditBase.details, error: code } });
         throw new HttpError(status, code, description);
       };
+      // The user or client that started the flow was deleted (or its client_id re-created elsewhere): store nothing.
+      // Same code as the other dead-state answers: the state's actor binding can no longer be honoured.
+      const actorGone = () => fail(400, 'invalid_state', `${actorLabel(actor)}, who started this authorization request, no longer exists`);
+      if (!(await actors.exists(actor))) return actorGone();
       if (query.has('error')) {
         const code = safeErrorCode(query.get('error'));
         return fail(400, code, `the provider answered ${code}${query.get('error_description') ? `: ${query.get('error_description')}` : ''}`);
@@ -133,6 +139,12 @@ export function connectFlow(deps: IntegrationDeps) {
         tokens,
         origin,
       });
+      // Deleted during the exchange: the delete's cascade may have listed the actor's links before this one was
+      // stored, so it is disconnected here (the row stays `revoked`, without tokens).
+      if (!(await actors.exists(actor))) {
+        await unlink.disconnect(row, origin);
+        return actorGone();
+      }
       return { connection: row, returnTo: pending.return_to };
     },
   };

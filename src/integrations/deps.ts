@@ -6,6 +6,7 @@ import type { ConnectionQueries, ConnectionRow } from '../queries/connections.js
 import type { ConnectionLeaseQueries } from '../queries/connection-leases.js';
 import type { MailboxQueries } from '../queries/mailboxes.js';
 import type { OAuthStateQueries } from '../queries/oauth-states.js';
+import type { ActorDirectory } from './actor.js';
 import type { ProviderRegistry } from './registry/index.js';
 import type { ConnectionEvents } from './events.js';
 import type { ConnectionSealer } from './sealing.js';
@@ -33,6 +34,8 @@ export interface IntegrationDeps {
   /** Queues every connection due soon (the refresh scheduler's planner). */
   planDue: () => Promise<number>;
   oauthStates: OAuthStateQueries;
+  /** Users and clients, to refuse a callback whose actor was deleted meanwhile. */
+  actors: ActorDirectory;
   mailboxes: MailboxQueries;
   keyring: KeyRing;
   sealer: ConnectionSealer;

@@ -1,9 +1,8 @@
 import * as oauth from 'openid-client';
 import { DecryptionError } from '../crypto/keyring.js';
-import { conflict, notFound } from '../http/errors.js';
+import { conflict } from '../http/errors.js';
 import type { AuditOrigin } from '../audit/origin.js';
 import type { ConnectionRow } from '../queries/connections.js';
-import { actorLabel, type IntegrationActor } from './actor.js';
 import type { IntegrationDeps } from './deps.js';
 import { classifyUpstreamError } from './errors.js';
 
@@ -54,9 +53,8 @@ export function disconnectFlow(deps: IntegrationDeps) {
   }
 
   return {
-    async disconnect(actor: IntegrationActor, providerName: string, purpose: string, origin: AuditOrigin): Promise<DisconnectResult> {
-      const row = await connections.find({ ...actor, provider: providerName, purpose });
-      if (!row) throw notFound(`no ${providerName} connection with purpose ${purpose} for ${actorLabel(actor)}`);
+    /** Disconnects a row the caller found (the API, the account page, a deleted actor's cascade, a refused callback). */
+    async disconnect(row: ConnectionRow, origin: AuditOrigin): Promise<DisconnectResult> {
       if (row.status === 'revoked') return alreadyRevoked(row);
       const upstreamRevocation = await revokeUpstream(row);
       const now = new Date(clock());

@@ -1,5 +1,4 @@
 import { SYSTEM } from '../audit/origin.js';
-import { notFound } from '../http/errors.js';
 import { mailboxChecker } from './mail-check/service.js';
 import type { AuditOrigin } from '../audit/origin.js';
 import type { ActorType, ConnectionRow } from '../queries/connections.js';
@@ -9,12 +8,12 @@ import { toConnectionView } from './connection-view.js';
 import type { IntegrationDeps } from './deps.js';
 import { disconnectFlow } from './disconnect.js';
 import { mailboxService } from './mailboxes.js';
-import { toProviderView } from './providers.js';
+import { noConnection, toProviderView } from './providers.js';
 import { tokenVending } from './token-vending.js';
 
 /** The consumer side, composed from its flows; routes and the account page call this. */
 export function integrationService(deps: IntegrationDeps) {
-  const { settings, connections, clock } = deps;
+  const { settings, connections, oauthStates, clock } = deps;
   const connect = connectFlow(deps);
   const vending = tokenVending(deps);
   const disconnect = disconnectFlow(deps);
@@ -27,7 +26,13 @@ export function integrationService(deps: IntegrationDeps) {
     runScheduled: vending.runScheduled,
     /** Queues every connection due soon (the minute planner's work; exposed for tests and operators). */
     planDue: deps.planDue,
-    disconnect: disconnect.disconnect,
+
+    /** The actor's connection, even of a provider no longer configured (revocation at the provider is then skipped). */
+    async disconnect(actor: IntegrationActor, provider: string, purpose: string, origin: AuditOrigin) {
+      const row = await connections.find({ ...actor, provider, purpose });
+      if (!row) throw noConnection(settings.providers, provider, purpose, actorLabel(actor));
+      return disconnect.disconnect(row, origin);
+    },
     mailboxes: mailboxService(deps),
     mailCheck: mailboxChecker({
       mailboxes: deps.mailboxes,
@@ -46,19 +51,22 @@ export function integrationService(deps: IntegrationDeps) {
 
     async status(actor: IntegrationActor, provider: string, purpose: string) {
       const row = await connections.findWithHealth({ ...actor, provider, purpose }, new Date(clock()));
-      if (!row) throw notFound(`no ${provider} connection with purpose ${purpose} for ${actorLabel(actor)}`);
+      if (!row) throw noConnection(settings.providers, provider, purpose, actorLabel(actor));
       return toConnectionView(row);
     },
 
     /**
-     * A deleted user or client loses its linked accounts: each is disconnected (revoked at the provider where it
-     * can be) so no refresh token outlives its owner. Returns how many.
+     * A deleted user or client loses its linked accounts: its links in progress are dropped (their callbacks then
+     * store nothing) and each connection is disconnected (revoked at the provider where it can be), so no refresh
+     * token outlives its owner. Returns how many connections.
      */
     async disconnectAllOfActor(actorType: ActorType, actorId: string, origin: AuditOrigin): Promise<number> {
+      // States first: a callback that takes one after this point finds none.
+      await oauthStates.deleteOfActor(actorType, actorId);
       let count = 0;
       for (const row of await connections.listLiveOfActor(actorType, actorId)) {
         try {
-          await disconnect.disconnect(row, row.provider, row.purpose, origin);
+          await disconnect.disconnect(row, origin);
           count += 1;
         } catch (error) {
           deps.logger.warn('disconnecting a deleted actor\'s connection failed', { connection_id: row.id, error: (error as Error).message });

@@ -45,6 +45,13 @@ const LEASE_MS = 30_000;
 const LEASE_WAIT_MS = 20_000;
 const LEASE_POLL_MS = 100;
 
+/**
+ * openid-client lowercases `token_type` (RFC 6749 §5.1: it is case-insensitive); callers get the spelling of the
+ * RFCs that define the common ones (`Bearer`, RFC 6750; `DPoP`, RFC 9449), as providers send them.
+ */
+const CANONICAL_TOKEN_TYPES: Record<string, string> = { bearer: 'Bearer', dpop: 'DPoP' };
+const canonicalTokenType = (tokenType: string): string => CANONICAL_TOKEN_TYPES[tokenType.toLowerCase()] ?? tokenType;
+
 export function tokenVending(deps: IntegrationDeps) {
   const { settings, connections, leases, sealer, cache, upstream, audit, events, planNext, clock, logger } = deps;
   const outcome = (provider: string, result: 'success' | 'needs_reauth' | 'failure') => deps.refreshOutcome?.(provider, result);
@@ -52,7 +59,7 @@ export function tokenVending(deps: IntegrationDeps) {
 
   const toVended = (token: CachedToken): VendedToken => ({
     access_token: token.access_token,
-    token_type: token.token_type,
+    token_type: canonicalTokenType(token.token_type),
     expires_in: Math.max(0, Math.floor((token.expires_at - clock()) / 1000)),
     scope: token.scope.join(' '),
   });

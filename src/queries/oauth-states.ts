@@ -30,6 +30,10 @@ export function oauthStateQueries(db: Knex) {
       const [row] = await db('oauth_states').where({ state_hash: stateHash, provider }).delete().returning('*');
       return row;
     },
+    /** A deleted user's or client's links in progress, in every workspace (their callbacks then find no state). */
+    async deleteOfActor(actorType: ActorType, actorId: string): Promise<number> {
+      return db('oauth_states').where({ actor_type: actorType, actor_id: actorId }).delete();
+    },
     async deleteExpired(now: Date): Promise<number> {
       return db('oauth_states').where('expires_at', '<', now).delete();
     },
