@@ -22,10 +22,10 @@ export interface ServerChild extends Ready {
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
-export async function startServerChild(kind: TargetKind, options: { bareLogin: string; bareStore: string; execArgv?: string[] }): Promise<ServerChild> {
+export async function startServerChild(kind: TargetKind, options: { bareLogin: string; bareStore: string }): Promise<ServerChild> {
   const child: ChildProcess = fork(path.join(here, 'server-child.js'), [kind, options.bareLogin, options.bareStore], {
     // Ours runs with npm start's Node flags, as in production; the bare library with Node's defaults.
-    execArgv: ['--expose-gc', ...(kind === 'ours' ? startCommandNodeFlags() : []), ...(options.execArgv ?? [])],
+    execArgv: ['--expose-gc', ...(kind === 'ours' ? startCommandNodeFlags() : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();

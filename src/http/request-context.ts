@@ -23,6 +23,11 @@ export function requestContext(logger: Logger) {
       // Every line logged while this request runs carries its id (src/logger.ts).
       await withRequestId(requestId, next);
     } finally {
+      // winston formats a line (redaction, timestamp, JSON) before its transports drop it for its level: at the
+      // default level (info) this check saves that work on every request.
+      if (logger.isLevelEnabled('http')) logAccess();
+    }
+    function logAccess() {
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
       logger.http('request', {
         requestId,
