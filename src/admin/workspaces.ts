@@ -33,11 +33,10 @@ const MEMBER_NAMES: Record<keyof WorkspaceMembers, [string, string]> = {
   users: ['user', 'users'],
   clients: ['client', 'clients'],
   resources: ['resource server', 'resource servers'],
-  webhooks: ['webhook subscription', 'webhook subscriptions'],
   connections: ['integration connection', 'integration connections'],
 };
 
-/** "2 users, 1 resource server and 1 webhook subscription": only what is left. */
+/** "2 users and 1 resource server": only what is left. */
 export function describeMembers(members: WorkspaceMembers): string {
   const parts = (Object.keys(MEMBER_NAMES) as Array<keyof WorkspaceMembers>)
     .filter((key) => members[key] > 0)
@@ -47,8 +46,8 @@ export function describeMembers(members: WorkspaceMembers): string {
 
 /**
  * Tenants. `default` always exists; a workspace is deleted only once nothing belongs to it: no users, clients,
- * resource servers, webhook subscriptions or live integration connections (README: "only an empty workspace can be
- * deleted (409 otherwise)"). Its mailbox settings, which no API removes, go with it and its delete event counts them.
+ * resource servers or live integration connections (README: "only an empty workspace can be deleted (409
+ * otherwise)"). Its own settings (webhook subscriptions, mailbox settings) go with it; its delete event counts them.
  */
 export function workspaceRoutes(workspaces: WorkspaceQueries, audit: AuditLog): Router {
   const router = createRouter({ prefix: '/workspaces' });
@@ -104,7 +103,7 @@ export function workspaceRoutes(workspaces: WorkspaceQueries, audit: AuditLog): 
       ...originOf(ctx),
       type: 'WorkspaceDelete',
       workspaceId: id,
-      ...(outcome.mailboxesRemoved ? { details: { mailbox_settings_removed: outcome.mailboxesRemoved } } : {}),
+      details: { webhooks_removed: outcome.settingsRemoved.webhooks, mailbox_settings_removed: outcome.settingsRemoved.mailboxes },
     });
     ctx.status = 204;
   });

@@ -198,7 +198,7 @@ export const operations: OperationSpec[] = [
     audience: 'admin',
     success: { status: 204, description: 'Deleted.' },
     notFound: 'No such workspace.',
-    conflict: { codes: ['workspace_protected', 'workspace_not_empty'], description: 'The `default` workspace (`workspace_protected`), or one that still has users, clients, resource servers, webhook subscriptions or live (not revoked) integration connections (`workspace_not_empty`; the description names what is left). Its mailbox settings, which no API removes, are deleted with it (the `WorkspaceDelete` audit event counts them).' },
+    conflict: { codes: ['workspace_protected', 'workspace_not_empty'], description: 'The `default` workspace (`workspace_protected`), or one that still has users, clients, resource servers or live (not revoked) integration connections (`workspace_not_empty`; the description names what is left). Its own settings, webhook subscriptions and mailbox settings, are deleted with it (the `WorkspaceDelete` audit event counts them).' },
   },
   ...webhookOperations,
   // Resource servers

@@ -12,9 +12,14 @@ export interface WorkspaceMembers {
   users: number;
   clients: number;
   resources: number;
-  webhooks: number;
   /** Connections not revoked (they hold tokens). */
   connections: number;
+}
+
+/** A workspace's own settings: deleted with it. */
+export interface WorkspaceSettings {
+  webhooks: number;
+  mailboxes: number;
 }
 
 export function workspaceQueries(db: Knex) {
@@ -42,12 +47,12 @@ export function workspaceQueries(db: Knex) {
     /**
      * Deletes the workspace if nothing belongs to it any more; otherwise deletes nothing and says what is left.
      * Undefined when there is no such workspace. The row lock (FOR UPDATE) conflicts with the FOR KEY SHARE lock a
-     * foreign-key insert takes on the workspace row, so nothing can join between the count and the delete: the
-     * ON DELETE CASCADE tables (webhooks, connections) are never emptied by this delete. Mailbox settings are the
-     * one exception, on purpose: no API removes them, so they go with their workspace (`mailboxesRemoved`).
+     * foreign-key insert takes on the workspace row, so nothing can join between the count and the delete.
+     * The workspace's own settings, its webhook subscriptions and mailbox settings, go with it (ON DELETE CASCADE)
+     * and are counted in `settingsRemoved`; only members and live connections block.
      * https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-ROWS
      */
-    async deleteIfEmpty(id: string): Promise<{ deleted: boolean; members: WorkspaceMembers; mailboxesRemoved: number } | undefined> {
+    async deleteIfEmpty(id: string): Promise<{ deleted: boolean; members: WorkspaceMembers; settingsRemoved: WorkspaceSettings } | undefined> {
       return db.transaction(async (trx) => {
         if (!(await trx('workspaces').where({ id }).forUpdate().first())) return undefined;
         const count = async (table: string, live?: (q: Knex.QueryBuilder) => void) => {
@@ -59,14 +64,13 @@ export function workspaceQueries(db: Knex) {
           users: await count('users'),
           clients: await count('clients'),
           resources: await count('resource_servers'),
-          webhooks: await count('webhook_subscriptions'),
           // A revoked connection holds no token (disconnect and user/client deletion revoke): it is history, not content.
           connections: await count('integration_connections', (q) => q.whereNot('status', 'revoked')),
         };
-        if (Object.values(members).some((n) => n > 0)) return { deleted: false, members, mailboxesRemoved: 0 };
-        const mailboxesRemoved = await count('integration_mailboxes');
+        if (Object.values(members).some((n) => n > 0)) return { deleted: false, members, settingsRemoved: { webhooks: 0, mailboxes: 0 } };
+        const settingsRemoved = { webhooks: await count('webhook_subscriptions'), mailboxes: await count('integration_mailboxes') };
         await trx('workspaces').where({ id }).delete();
-        return { deleted: true, members, mailboxesRemoved };
+        return { deleted: true, members, settingsRemoved };
       });
     },
   };

@@ -3,9 +3,10 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { adminToken, api, clientCredentialsToken } from '../support/api.js';
 
 /**
- * DELETE /admin/workspaces/:id refuses (409 workspace_not_empty, naming what is left) while anything still belongs
- * to the workspace — webhooks and live integration connections too, which the database would otherwise remove by
- * ON DELETE CASCADE — and deletes nothing then. Mailbox settings, which no API removes, go with the workspace.
+ * DELETE /admin/workspaces/:id refuses (409 workspace_not_empty, naming what is left) while members (users, clients,
+ * resource servers) or live integration connections, which the database would otherwise remove by ON DELETE
+ * CASCADE, still belong to the workspace, and deletes nothing then. The workspace's own settings (webhook
+ * subscriptions, mailbox settings) go with it, counted in its WorkspaceDelete event.
  */
 let server: TestServer;
 let admin: ReturnType<typeof api>;
@@ -24,21 +25,17 @@ async function createWorkspace(id: string) {
 }
 
 describe('a workspace is deleted only when empty', () => {
-  test('a webhook subscription blocks the delete: 409 naming webhooks, the subscription and its secret stay; once removed, 204', async () => {
+  test('webhook subscriptions do not block the delete: they go with the workspace, counted in the audit event', async () => {
     await createWorkspace('hooked');
     const hook = await admin.post('/admin/workspaces/hooked/webhooks', { url: 'https://hooks.example.com/in', events: ['connection.revoked'] });
     expect(hook.status).toBe(201);
 
-    const refused = await admin.delete('/admin/workspaces/hooked');
-    expect(refused.status).toBe(409);
-    expect(refused.body).toEqual({ error: 'workspace_not_empty', error_description: 'workspace hooked still has 1 webhook subscription; remove them first' });
-    expect((await admin.get('/admin/workspaces/hooked')).status).toBe(200);
-    const listed = await admin.get('/admin/workspaces/hooked/webhooks');
-    expect(listed.body.items.map((w: { id: string }) => w.id)).toEqual([hook.body.id]);
-
-    expect((await admin.delete(`/admin/workspaces/hooked/webhooks/${hook.body.id}`)).status).toBe(204);
     expect((await admin.delete('/admin/workspaces/hooked')).status).toBe(204);
     expect((await admin.get('/admin/workspaces/hooked')).status).toBe(404);
+    expect(await countIn('webhook_subscriptions', 'hooked')).toBe(0);
+    const events = await admin.get('/admin/audit?type=WorkspaceDelete&limit=1000');
+    const deleted = events.body.items.find((event: { workspace_id: string }) => event.workspace_id === 'hooked');
+    expect(deleted?.details).toEqual({ webhooks_removed: 1, mailbox_settings_removed: 0 });
   });
 
   test('a mailbox setting (no API removes one) does not block the delete: it goes with the workspace, counted in the audit event', async () => {
@@ -71,7 +68,7 @@ describe('a workspace is deleted only when empty', () => {
     expect(await countIn('integration_mailboxes', 'mailroom')).toBe(0);
     const events = await admin.get('/admin/audit?type=WorkspaceDelete&limit=1000');
     const deleted = events.body.items.find((event: { workspace_id: string }) => event.workspace_id === 'mailroom');
-    expect(deleted?.details).toEqual({ mailbox_settings_removed: 1 });
+    expect(deleted?.details).toEqual({ webhooks_removed: 0, mailbox_settings_removed: 1 });
   });
 
   test('a live integration connection blocks the delete; a revoked one (no tokens left) does not', async () => {
@@ -96,15 +93,14 @@ describe('a workspace is deleted only when empty', () => {
     expect((await admin.delete('/admin/workspaces/linked')).status).toBe(204);
   });
 
-  test('several kinds left are all named', async () => {
+  test('several kinds left are all named, and nothing is deleted', async () => {
     await createWorkspace('crowded');
     expect((await admin.post('/admin/resources', { identifier: 'https://crowded.example.com', scopes: ['x:read'], workspace_id: 'crowded' })).status).toBe(201);
-    for (const path of ['/a', '/b']) {
-      expect((await admin.post('/admin/workspaces/crowded/webhooks', { url: `https://hooks.example.com${path}`, events: ['connection.revoked'] })).status).toBe(201);
-    }
+    expect((await admin.post('/admin/users', { email: `crowded-${randomUUID()}@example.com`, password: 'a-long-password', workspace_id: 'crowded' })).status).toBe(201);
+    expect((await admin.post('/admin/workspaces/crowded/webhooks', { url: 'https://hooks.example.com/a', events: ['connection.revoked'] })).status).toBe(201);
     const refused = await admin.delete('/admin/workspaces/crowded');
-    expect(refused).toMatchObject({ status: 409, body: { error: 'workspace_not_empty', error_description: 'workspace crowded still has 1 resource server and 2 webhook subscriptions; remove them first' } });
-    expect(await countIn('webhook_subscriptions', 'crowded')).toBe(2);
+    expect(refused).toMatchObject({ status: 409, body: { error: 'workspace_not_empty', error_description: 'workspace crowded still has 1 user and 1 resource server; remove them first' } });
+    expect(await countIn('webhook_subscriptions', 'crowded')).toBe(1);
     expect(await countIn('resource_servers', 'crowded')).toBe(1);
   });
 });
