@@ -6,6 +6,7 @@ import { mailboxChecker, type MailboxCheckerDeps, type MailboxCheckResult } from
 import type { IntegrationActor } from '../../src/integrations/actor.js';
 import type { ConnectionRow } from '../../src/queries/connections.js';
 import type { MailboxRow } from '../../src/queries/mailboxes.js';
+import type { OutboundPolicy } from '../../src/net/outbound-policy.js';
 import { freePort, startDovecot, type Dovecot } from '../support/dovecot.js';
 import { describeWith } from '../support/services.js';
 import { connect, integrationUser, startConsumerWorld, type ConsumerWorld } from './setup.js';
@@ -253,6 +254,74 @@ describeWith('dovecot', 'mailbox checks against a real Dovecot', () => {
       const error = await checker().check(actorOfUser(workspace, user), 'booking').catch((thrown: unknown) => thrown);
       expect(error).toBeInstanceOf(HttpError);
       expect(error).toMatchObject({ status: 404, code: 'not_found' });
+    });
+  });
+
+  // A host name with several addresses, the first of which may not answer (an AAAA and an A record with the server
+  // on IPv4 only, one dead node of several). There is no DNS server here and /etc/hosts stays as it is, so the
+  // narrowest seam is the checker's `outbound` dependency: the server's own policy, except that `localhost` (the name
+  // in the Dovecot certificate) resolves to the given addresses, each still checked by that policy. Nothing listens
+  // on 127.0.0.2 / 127.0.0.3 (Dovecot binds 127.0.0.1 only): connecting there is refused at once.
+  describe('a host with several addresses', () => {
+    const resolvingLocalhostTo = (addresses: string[]): OutboundPolicy => {
+      const policy = world.server.context.outbound;
+      return {
+        ...policy,
+        resolve: async (host) => (host === 'localhost' ? (await Promise.all(addresses.map((address) => policy.resolve(address)))).flat() : policy.resolve(host)),
+      };
+    };
+    const atLocalhost = (overrides: Parameters<typeof dovecotMailbox>[0] = {}) => {
+      const setting = dovecotMailbox(overrides);
+      return { ...setting, imap: { ...setting.imap, host: 'localhost' }, smtp: { ...setting.smtp, host: 'localhost' } };
+    };
+    /** Dovecot's log lines about logins (successful or failed) of the passwd-file user, per service. */
+    const loginLines = (service: 'imap' | 'submission') =>
+      dovecot.log().split('\n').filter((line) => line.includes(`${service}-login: `) && line.includes(`user=<${dovecot.user.name}>`));
+
+    test('the first address refuses: the next one (Dovecot) is checked, IMAP and SMTP, over TLS with the name for SNI', async () => {
+      const workspace = workspaceName('multi');
+      const { user, call } = await integrationUser(world.server, workspace);
+      await call.put('/integrations/mailboxes/booking', atLocalhost({ imap: 'tls', smtp: 'starttls', use_idle: true }));
+      const result = await checker({ outbound: resolvingLocalhostTo(['127.0.0.2', '127.0.0.1']) }).check(actorOfUser(workspace, user), 'booking');
+      expect(result).toMatchObject({ ok: true, imap: { ok: true, idle: true }, smtp: { ok: true } });
+      expect(await storedRow(workspace, 'booking')).toMatchObject({ last_error: null, error_count: 0 });
+    });
+
+    test('a refused login is reported once, not tried on the other addresses; so is a TLS failure', async () => {
+      const workspace = workspaceName('multi-auth');
+      const { user, call } = await integrationUser(world.server, workspace);
+      await call.put('/integrations/mailboxes/booking', atLocalhost({ imap: 'starttls', smtp: 'starttls', password: 'wrong-password-2' }));
+      const [imapBefore, smtpBefore] = [loginLines('imap').length, loginLines('submission').length];
+      // Dovecot answers at the second and the third address: a retry after the refusal would log in there again.
+      const check = checker({ outbound: resolvingLocalhostTo(['127.0.0.2', '127.0.0.1', '127.0.0.1']) });
+      const wrong = await check.check(actorOfUser(workspace, user), 'booking');
+      expect(wrong).toMatchObject({ ok: false, imap: { ok: false, error: expect.stringMatching(/^authentication failed/) }, smtp: { ok: false, error: expect.stringMatching(/^authentication failed/) } });
+      // One failed login per side in Dovecot's log (written as the connection closes: wait for it, then a moment
+      // for any second one).
+      const logged = () => loginLines('imap').length > imapBefore && loginLines('submission').length > smtpBefore;
+      for (let waited = 0; !logged() && waited < 3000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const [imapLines, smtpLines] = [loginLines('imap').slice(imapBefore), loginLines('submission').slice(smtpBefore)];
+      expect({ imapLines, smtpLines }).toEqual({ imapLines: [expect.stringMatching(/auth failed/)], smtpLines: [expect.stringMatching(/auth failed/)] });
+      expect(`${wrong.imap.error} ${wrong.smtp.error}`).not.toMatch(/tried|refused/);
+      await expectNoSecrets(wrong, workspace, 'booking', ['wrong-password-2']);
+
+      // An untrusted certificate at the second address: a TLS finding, not "refused" from the third.
+      await call.put('/integrations/mailboxes/booking', atLocalhost({ imap: 'tls', smtp: 'starttls' }));
+      const untrusted = await checker({ extraCa: undefined, outbound: resolvingLocalhostTo(['127.0.0.2', '127.0.0.1', '127.0.0.3']) }).check(actorOfUser(workspace, user), 'booking');
+      expect(untrusted).toMatchObject({ ok: false, imap: { ok: false, error: 'TLS failed (DEPTH_ZERO_SELF_SIGNED_CERT)' }, smtp: { ok: false, error: 'TLS failed (DEPTH_ZERO_SELF_SIGNED_CERT)' } });
+    });
+
+    test('every address refuses: one compact error per side that says how many were tried', async () => {
+      const workspace = workspaceName('multi-dead');
+      const { user, call } = await integrationUser(world.server, workspace);
+      await call.put('/integrations/mailboxes/booking', atLocalhost({ imap: 'tls', smtp: 'tls' }));
+      const started = Date.now();
+      const result = await checker({ outbound: resolvingLocalhostTo(['127.0.0.2', '127.0.0.3']) }).check(actorOfUser(workspace, user), 'booking');
+      expect(Date.now() - started).toBeLessThan(5000);
+      const error = 'connection refused (ECONNREFUSED) (tried 2 addresses)';
+      expect(result).toMatchObject({ ok: false, imap: { ok: false, error }, smtp: { ok: false, error } });
+      expect((await storedRow(workspace, 'booking')).last_error).toBe(`imap: ${error}; smtp: ${error}`);
     });
   });
 

@@ -20,8 +20,22 @@ export type MailCredential = { user: string; password: string; accessToken?: und
 export interface MailCheckOptions {
   /** Each network step (connect, greeting, TLS, every reply) and the whole side are bounded by this. */
   timeoutMs: number;
+  /**
+   * The connect phase of one address (TCP, plus the handshake with implicit TLS; nodemailer's also covers the
+   * greeting and STARTTLS), when shorter than `timeoutMs`: the service's share of its budget (service.ts).
+   */
+  connectTimeoutMs?: number;
   /** CA certificates trusted in addition to Node's bundled ones (a private CA; tests). */
   extraCa?: string[];
+}
+
+/**
+ * A side's outcome on one address, and whether the connection itself could not be made (errors.ts
+ * `couldNotConnect`): only then may the next address of the host be tried.
+ */
+export interface Attempt<T> {
+  outcome: T;
+  unreachable: boolean;
 }
 
 /** `[::1]` as the mailbox setting writes an IPv6 literal → `::1` for the socket. */

@@ -66,6 +66,19 @@ export function describeMailError(thrown: unknown, secrets: string[] = []): stri
   return scrub(line, secrets);
 }
 
+/**
+ * Whether the connection itself could not be made, so another address of the host may answer: the connect(2)
+ * call failed (Node sets `syscall: 'connect'` on ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL, ETIMEDOUT…;
+ * nodemailer keeps the object, wrapped as ESOCKET) or the library's connect phase timed out (imapflow
+ * `CONNECT_TIMEOUT`, nodemailer `timeoutType: 'CONNECT_TIMEOUT'`). With implicit TLS that phase includes the
+ * handshake, so a stalled handshake counts too: nothing was sent yet, so the next address costs only time.
+ * Everything else (TLS, protocol, login, a greeting or reply timeout, our own deadline) is about the server.
+ */
+export function couldNotConnect(thrown: unknown): boolean {
+  const error = (thrown ?? {}) as { syscall?: string; code?: string; timeoutType?: string };
+  return error.syscall === 'connect' || error.code === 'CONNECT_TIMEOUT' || error.timeoutType === 'CONNECT_TIMEOUT';
+}
+
 /** Removes each secret, and its base64 forms inside SASL lines, from a text. */
 export function scrub(text: string, secrets: string[]): string {
   let out = text;

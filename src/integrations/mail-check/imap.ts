@@ -1,5 +1,5 @@
-import { describeMailError } from './errors.js';
-import { dialHost, tlsOptions, withDeadline, type MailCheckOptions, type MailCredential, type MailEndpoint } from './endpoint.js';
+import { couldNotConnect, describeMailError } from './errors.js';
+import { dialHost, tlsOptions, withDeadline, type Attempt, type MailCheckOptions, type MailCredential, type MailEndpoint } from './endpoint.js';
 
 export interface ImapOutcome {
   ok: boolean;
@@ -14,7 +14,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * A live IMAP login (LOGIN / AUTHENTICATE PLAIN with a password, AUTHENTICATE XOAUTH2 with a token) and, with
  * `idle`, INBOX opened read-only and one IDLE started and stopped; then LOGOUT.
  */
-export async function checkImap(endpoint: MailEndpoint, credential: MailCredential, idle: boolean, options: MailCheckOptions): Promise<ImapOutcome> {
+export async function checkImap(endpoint: MailEndpoint, credential: MailCredential, idle: boolean, options: MailCheckOptions): Promise<Attempt<ImapOutcome>> {
   // Loaded on the first check, not at start: a mail client is megabytes of resident code few deployments use.
   const { ImapFlow } = await import('imapflow');
   const client = new ImapFlow({
@@ -28,7 +28,7 @@ export async function checkImap(endpoint: MailEndpoint, credential: MailCredenti
     logger: false, // its debug lines would carry server responses; nothing of a login is logged
     disableAutoIdle: true,
     disableCompression: true,
-    connectionTimeout: options.timeoutMs,
+    connectionTimeout: options.connectTimeoutMs ?? options.timeoutMs,
     greetingTimeout: options.timeoutMs,
     socketTimeout: options.timeoutMs,
   });
@@ -58,9 +58,9 @@ export async function checkImap(endpoint: MailEndpoint, credential: MailCredenti
     const outcome = await withDeadline(run(), options.timeoutMs, () => client.close());
     // LOGOUT is courtesy: the verdict is in, so a slow answer only gets a short wait.
     await withDeadline(client.logout(), Math.min(options.timeoutMs, 2000), () => client.close()).catch(() => {});
-    return outcome;
+    return { outcome, unreachable: false };
   } catch (error) {
-    return { ok: false, error: describeMailError(error, secrets), ...(idle ? { idle: false } : {}) };
+    return { outcome: { ok: false, error: describeMailError(error, secrets), ...(idle ? { idle: false } : {}) }, unreachable: couldNotConnect(error) };
   } finally {
     client.close();
   }

@@ -10,7 +10,7 @@ import { actorOf, type IntegrationActor } from '../actor.js';
 import { purposeParam } from '../mailboxes.js';
 import { mailboxPasswordAad } from '../sealing.js';
 import { DestinationRefused, type OutboundPolicy } from '../../net/outbound-policy.js';
-import { socketHost, withDeadline, type MailCheckOptions, type MailCredential, type MailEndpoint } from './endpoint.js';
+import { socketHost, withDeadline, type Attempt, type MailCheckOptions, type MailCredential, type MailEndpoint } from './endpoint.js';
 import { describeMailError, scrub } from './errors.js';
 import { checkImap, type ImapOutcome } from './imap.js';
 import { checkSmtp, type SmtpOutcome } from './smtp.js';
@@ -44,6 +44,9 @@ export interface MailboxCheckerDeps {
 
 /** A side's outcome before anything is dialled: the reason it is not. */
 type Refusal = { ok: false; error: string };
+
+/** A side that may be dialled: its setting and the host's checked addresses, in the resolver's order. */
+type Dialable = { endpoint: MailEndpoint; addresses: string[] };
 
 export const DEFAULT_MAIL_CHECK_TIMEOUT_MS = 15_000;
 
@@ -91,20 +94,43 @@ export function mailboxChecker(deps: MailboxCheckerDeps) {
     endpoint.security === 'none' && !isLoopbackHost(endpoint.host) ? 'security none is allowed only for loopback hosts' : undefined;
 
   /**
-   * The endpoint with the address to dial: its host resolved once, every address checked by the outbound policy
+   * The endpoint with the addresses to dial: its host resolved once, every address checked by the outbound policy
    * (no special-use address: loopback, private, link-local such as 169.254.169.254, …), or why nothing is dialled.
    * A refused destination gets one fixed reason whatever the range, and no connection is attempted, so the check
    * cannot probe internal hosts and ports.
    */
-  async function dialable(endpoint: MailEndpoint): Promise<MailEndpoint | Refusal> {
+  async function dialable(endpoint: MailEndpoint): Promise<Dialable | Refusal> {
     const plaintext = plaintextRefused(endpoint);
     if (plaintext) return { ok: false, error: plaintext };
     try {
-      const [first] = await withDeadline(outbound.resolve(socketHost(endpoint.host)), options.timeoutMs, () => {});
-      return { ...endpoint, address: first!.address };
+      const addresses = await withDeadline(outbound.resolve(socketHost(endpoint.host)), options.timeoutMs, () => {});
+      return { endpoint, addresses: addresses.map((entry) => entry.address) };
     } catch (error) {
       return { ok: false, error: error instanceof DestinationRefused ? error.message : describeMailError(error) };
     }
+  }
+
+  /**
+   * One side tried on the checked addresses in order (never resolved again), moving on only when the connection
+   * itself could not be made (refused, unreachable, connect timeout): a TLS, protocol or login failure is a finding
+   * about the server, reported as it is (a refused login is not tried on every address).
+   * Time: the connect phases of all attempts share one `timeoutMs`, each getting an equal part of what is left (an
+   * address that refuses at once leaves its part to the next; one address gets all of it, as before); the attempt
+   * that connects then has the usual per-step and per-side bounds. A side takes at most about 2 × timeoutMs
+   * whatever the number of addresses.
+   */
+  async function overAddresses<T extends { ok: boolean; error?: string }>(target: Dialable, attempt: (endpoint: MailEndpoint, options: MailCheckOptions) => Promise<Attempt<T>>): Promise<T> {
+    const { endpoint, addresses } = target;
+    const connectBy = performance.now() + options.timeoutMs; // performance: immune to a test's fake Date
+    let last!: T; // resolve() never answers an empty list
+    for (const [index, address] of addresses.entries()) {
+      // At least 1 ms: nodemailer reads a 0 timeout as its 2-minute default.
+      const connectTimeoutMs = Math.max(1, Math.floor((connectBy - performance.now()) / (addresses.length - index)));
+      const { outcome, unreachable } = await attempt({ ...endpoint, address }, { ...options, connectTimeoutMs });
+      if (!unreachable) return outcome;
+      last = outcome;
+    }
+    return addresses.length > 1 ? { ...last, error: `${last.error} (tried ${addresses.length} addresses)` } : last;
   }
 
   return {
@@ -123,8 +149,8 @@ export function mailboxChecker(deps: MailboxCheckerDeps) {
       } else {
         const { credential } = found;
         [imap, smtp] = await Promise.all([
-          dialable(imapEndpoint).then((target) => ('ok' in target ? target : checkImap(target, credential, row.use_idle, options))),
-          dialable(smtpEndpoint).then((target) => ('ok' in target ? target : checkSmtp(target, credential, options))),
+          dialable(imapEndpoint).then((target) => ('ok' in target ? target : overAddresses(target, (endpoint, opts) => checkImap(endpoint, credential, row.use_idle, opts)))),
+          dialable(smtpEndpoint).then((target) => ('ok' in target ? target : overAddresses(target, (endpoint, opts) => checkSmtp(endpoint, credential, opts)))),
         ]);
       }
 

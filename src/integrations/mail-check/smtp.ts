@@ -1,5 +1,5 @@
-import { describeMailError } from './errors.js';
-import { dialHost, tlsOptions, withDeadline, type MailCheckOptions, type MailCredential, type MailEndpoint } from './endpoint.js';
+import { couldNotConnect, describeMailError } from './errors.js';
+import { dialHost, tlsOptions, withDeadline, type Attempt, type MailCheckOptions, type MailCredential, type MailEndpoint } from './endpoint.js';
 
 /** What nodemailer gets when it asks for a second token after the server refused the first one. */
 const tokenRefused = () => Object.assign(new Error('the server refused the access token'), { code: 'EAUTH' });
@@ -13,7 +13,7 @@ export interface SmtpOutcome {
  * A live SMTP AUTH (LOGIN / PLAIN with a password, XOAUTH2 with a token): connect, EHLO, TLS, AUTH, QUIT —
  * nodemailer's `verify()`, which sends no message.
  */
-export async function checkSmtp(endpoint: MailEndpoint, credential: MailCredential, options: MailCheckOptions): Promise<SmtpOutcome> {
+export async function checkSmtp(endpoint: MailEndpoint, credential: MailCredential, options: MailCheckOptions): Promise<Attempt<SmtpOutcome>> {
   // Loaded on the first check, not at start: a mail client is megabytes of resident code few deployments use.
   const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({
@@ -28,7 +28,7 @@ export async function checkSmtp(endpoint: MailEndpoint, credential: MailCredenti
         ? // The vended token, once: nodemailer would otherwise retry AUTH with the same token after a refusal.
           { type: 'OAuth2', user: credential.user, provisionCallback: (_user: string, renew: boolean, done: (error: Error | null, token?: string) => void) => (renew ? done(tokenRefused()) : done(null, credential.accessToken)) }
         : { type: 'login', user: credential.user, pass: credential.password },
-    connectionTimeout: options.timeoutMs,
+    connectionTimeout: options.connectTimeoutMs ?? options.timeoutMs,
     greetingTimeout: options.timeoutMs,
     socketTimeout: options.timeoutMs,
     dnsTimeout: options.timeoutMs,
@@ -38,9 +38,9 @@ export async function checkSmtp(endpoint: MailEndpoint, credential: MailCredenti
   const secrets = [credential.password ?? credential.accessToken];
   try {
     await withDeadline(transport.verify(), options.timeoutMs, () => transport.close());
-    return { ok: true };
+    return { outcome: { ok: true }, unreachable: false };
   } catch (error) {
-    return { ok: false, error: describeMailError(error, secrets) };
+    return { outcome: { ok: false, error: describeMailError(error, secrets) }, unreachable: couldNotConnect(error) };
   } finally {
     transport.close();
   }
