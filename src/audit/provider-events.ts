@@ -4,6 +4,7 @@ import type { AuditLog } from './writer.js';
 import type { AuditEvent, AuditType } from './types.js';
 import { ACCOUNT_CREATED_EVENT } from '../oidc/google-linking.js';
 import { answeredError } from '../oidc/grant-type-refusal.js';
+import { revocationDecision } from '../oidc/token-policies.js';
 
 interface OidcError extends Error {
   error?: string;
@@ -25,6 +26,20 @@ function origin(ctx: KoaContextWithOIDC) {
     requestId: ctx.get?.('x-request-id') || null,
     actor: client ? `client:${client.clientId}` : accountId ? `user:${accountId}` : 'anonymous',
   };
+}
+
+/**
+ * The account whose grant a request ended: its Grant entity, else the token it presented (the revocation endpoint and
+ * refresh-token reuse load no Grant). Only for what the client was entitled to act on: a refused attempt on another
+ * client's (or tenant's) token does not name that token's account.
+ */
+function accountActedOn(ctx: KoaContextWithOIDC): string | null {
+  const entities = (ctx.oidc?.entities ?? {}) as Record<string, { accountId?: string } | undefined>;
+  for (const kind of ['Grant', 'RefreshToken', 'AccessToken', 'AuthorizationCode']) {
+    const accountId = entities[kind]?.accountId;
+    if (accountId) return accountId;
+  }
+  return origin(ctx).accountId;
 }
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -92,11 +107,13 @@ export function auditProviderEvents(provider: Provider, audit: AuditLog, options
     write(ctx, tokenEventType(ctx.oidc?.params?.grant_type), { outcome: 'failure', details: { grant_type: ctx.oidc?.params?.grant_type, ...failure(ctx, error) } }),
   );
 
-  // The provider revoked a whole grant itself (refresh token revoked or reused, code replayed).
+  // The provider revoked a whole grant itself: any token of it revoked at RFC 7009 (revokeGrantPolicy,
+  // src/oidc/token-policies.ts), a refresh token reused, a code replayed. Every token of the grant died with it.
   emitter.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
     const details = { grant_id: grantId, via: ctx.oidc?.route };
-    write(ctx, 'OAuthGrantRevoke', { details });
-    write(ctx, 'OAuthRevoke', { details: { ...details, cascade: true } });
+    const accountId = accountActedOn(ctx);
+    write(ctx, 'OAuthGrantRevoke', { accountId, details });
+    write(ctx, 'OAuthRevoke', { accountId, details: { ...details, cascade: true } });
   });
   emitter.on('revocation.error', (ctx: KoaContextWithOIDC, error: OidcError) => write(ctx, 'OAuthRevoke', { outcome: 'failure', details: failure(ctx, error) }));
 
@@ -120,11 +137,13 @@ export function auditProviderEvents(provider: Provider, audit: AuditLog, options
       if ((ctx.body as { active?: boolean })?.active && entities.Grant?.jti) options.onGrantUsed?.(entities.Grant.jti);
       return;
     }
-    // RFC 7009 answers 200 whether or not anything was revoked; the allowed policy marks a real revocation.
-    if (ctx.oidc?.route !== 'revocation' || !ctx.state.revocationAllowed) return;
+    // RFC 7009 answers 200 whether or not anything was revoked; the allowed policy says which it was
+    // (src/oidc/token-policies.ts). A refusal answered with an error is audited by `revocation.error` above.
+    const decision = ctx.oidc?.route === 'revocation' ? revocationDecision(ctx) : undefined;
     const kind = ['RefreshToken', 'AccessToken', 'ClientCredentials'].find((k) => entities[k]);
-    if (!kind) return;
-    write(ctx, 'OAuthRevoke', { details: { token_type: kind, grant_id: entities[kind]?.grantId } });
+    if (!decision || !kind) return;
+    if (decision.revoked) write(ctx, 'OAuthRevoke', { accountId: accountActedOn(ctx), details: { token_type: kind, grant_id: entities[kind]?.grantId } });
+    else write(ctx, 'OAuthRevoke', { outcome: 'failure', details: { token_type: kind, reason: decision.refusal } });
   };
 
   // Every response of the provider (tokens, codes, revocations, errors) leaves only after the audit rows of what it

@@ -12,7 +12,7 @@ import { loadExistingGrant } from './first-party.js';
 import { logoutPages, renderError } from './pages.js';
 import { expiresWithSession, issueRefreshToken, rotateRefreshToken, ttlPolicy } from './policies.js';
 import { resourceIndicators } from './resource-servers.js';
-import { introspectionAllowed, revocationAllowed } from './token-policies.js';
+import { introspectionAllowed, revocationAllowed, revokeGrantPolicy } from './token-policies.js';
 import { installRegistrationSecretGuard, registration, registrationManagement } from './registration.js';
 import { workspaceClaim } from './token-claims.js';
 import { installGoogleLinking } from './google-linking.js';
@@ -92,6 +92,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     loadExistingGrant,
+    // RFC 7009: revoking any token of a user grant (access or refresh) ends the whole grant (token-policies.ts).
+    revokeGrantPolicy,
     ttl: ttlPolicy(config.ttl),
     extraTokenClaims: workspaceClaim(accounts),
     issueRefreshToken,
