@@ -508,6 +508,7 @@ describe('real responses match the document', () => {
     const account = api(server, userToken);
     const grants = await account.get('/account/grants');
     check('get', '/account/grants', grants, 200);
+    check('get', '/account/grants', await account.get('/account/grants?limit=0'), 400);
     const grant = (grants.body.items as Array<{ grant_id: string; client_id: string }>).find((item) => item.client_id === accountClient.client_id);
     expect(grant).toBeDefined();
 

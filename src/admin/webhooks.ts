@@ -8,7 +8,7 @@ import { originOf } from '../audit/origin.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import { badRequest, notFound } from '../http/errors.js';
 import { isLoopbackHost } from '../http/loopback.js';
-import { decodeCursor, page, pageQuery } from '../http/pagination.js';
+import { decodeCursorKey, page, pageQuery, uuidCursorKey } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
 import { CONNECTION_EVENTS } from '../integrations/events.js';
 import type { WebhookDeliveryRow, WebhookQueries, WebhookSubscriptionRow } from '../queries/webhooks.js';
@@ -64,14 +64,22 @@ export const toDeliveryView = (row: WebhookDeliveryRow) => ({
 
 /** The delivery log's cursor: `<created_at ISO>|<id>` (newest first). */
 const deliveryKey = (view: { created_at: string; id: string }) => `${view.created_at}|${view.id}`;
-function decodeDeliveryCursor(cursor: string | undefined) {
-  const key = decodeCursor(cursor);
-  if (key === undefined) return undefined;
-  const [createdAt, id] = key.split('|');
-  const created = new Date(createdAt ?? '');
-  if (!id || !UUID.test(id) || Number.isNaN(created.getTime())) throw badRequest('cursor is not one this server issued');
+/** `toISOString()` of a time within years 0000–9999, to the millisecond, in UTC. */
+const ISO_MILLIS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/**
+ * Exactly what `deliveryKey` writes: a time the log can hold (the canonical ISO form, 1970–9999, so Postgres never
+ * meets an out-of-range timestamp) and a delivery id (a UUID).
+ */
+const deliveryCursorKey = z.string().transform((key, ctx) => {
+  const [createdAt = '', id = '', ...rest] = key.split('|');
+  const created = new Date(createdAt);
+  const isTime = ISO_MILLIS.test(createdAt) && !Number.isNaN(created.getTime()) && created.toISOString() === createdAt && created.getUTCFullYear() >= 1970;
+  if (rest.length > 0 || !isTime || !uuidCursorKey.safeParse(id).success) {
+    ctx.addIssue({ code: 'custom', message: 'not a delivery log cursor' });
+    return z.NEVER;
+  }
   return { created_at: created, id };
-}
+});
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Where the receiver is, for the audit log: a URL's path or query can itself be a secret (Slack-style hooks). */
@@ -121,8 +129,9 @@ export function webhookRoutes(deps: { webhooks: WebhookQueries; workspaces: Work
 
   router.get('/', async (ctx) => {
     const query = parseQuery(ctx, pageQuery);
+    const afterId = decodeCursorKey(query.cursor, uuidCursorKey);
     const workspaceId = await workspaceOf(ctx);
-    const rows = await webhooks.list(workspaceId, decodeCursor(query.cursor), query.limit + 1);
+    const rows = await webhooks.list(workspaceId, afterId, query.limit + 1);
     ctx.body = page(rows.map(toWebhookView), query.limit, (row) => row.id);
   });
 
@@ -135,7 +144,7 @@ export function webhookRoutes(deps: { webhooks: WebhookQueries; workspaces: Work
 
   router.get('/:webhookId/deliveries', async (ctx) => {
     const query = parseQuery(ctx, pageQuery);
-    const before = decodeDeliveryCursor(query.cursor);
+    const before = decodeCursorKey(query.cursor, deliveryCursorKey);
     const row = await subscriptionOf(ctx);
     const rows = await webhooks.listDeliveries(row.id, before, query.limit + 1);
     ctx.body = page(rows.map(toDeliveryView), query.limit, deliveryKey);

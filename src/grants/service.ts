@@ -86,8 +86,23 @@ export function grantService({ provider, grants, audit, clock, logger }: GrantSe
   };
 
   return {
+    /** All of them (the account page), in the store's order. */
     async listForAccount(accountId: string): Promise<GrantView[]> {
       return (await grants.listForAccount(accountId, new Date(clock()))).map(toView);
+    },
+
+    /**
+     * One page for the Account API: by `grant_id` in code-unit order (the same in JS and under any database
+     * collation), up to `limit` grants after `afterId`. A user holds few grants, so the page is cut here rather
+     * than in SQL.
+     */
+    async pageForAccount(accountId: string, afterId: string | undefined, limit: number): Promise<GrantView[]> {
+      const rows = await grants.listForAccount(accountId, new Date(clock()));
+      return rows
+        .filter((row) => afterId === undefined || row.grant_id > afterId)
+        .sort((a, b) => (a.grant_id < b.grant_id ? -1 : a.grant_id > b.grant_id ? 1 : 0))
+        .slice(0, limit)
+        .map(toView);
     },
 
     /** Revokes one grant of this account; false when the account holds no such grant. */

@@ -212,7 +212,7 @@ export const operations: OperationSpec[] = [
     body: 'CreateResourceServerRequest',
     success: { status: 201, description: 'The resource server.', schema: 'ResourceServer' },
     badRequest: invalidRequest('A bad field (an identifier that is not an https URL or is the issuer, a reserved scope), a malformed body or an unknown workspace.'),
-    conflict: { codes: ['resource_exists'], description: 'A resource server with this identifier exists.' },
+    conflict: { codes: ['resource_exists'], description: 'A resource server with this identifier, or another spelling of it (RFC 3986 §6.2.2: case of scheme and host, default port, …), exists.' },
   },
   {
     method: 'get',
@@ -266,9 +266,11 @@ export const operations: OperationSpec[] = [
     operationId: 'listAccountGrants',
     tag: 'Account',
     summary: 'The apps this user authorized',
-    description: 'All of them in one page (`next_cursor` is always `null`).',
+    description: 'One page of them, by grant id; follow `next_cursor` for the next.',
     audience: 'account',
+    query: pageQuery,
     success: { status: 200, description: 'The grants of the token’s user.', schema: 'GrantList' },
+    badRequest: invalidRequest('A bad `limit` or `cursor`.'),
   },
   {
     method: 'delete',

@@ -51,7 +51,7 @@ export function webhookQueries(db: Knex) {
         .returning('*');
       return inserted;
     },
-    /** A workspace's subscriptions, by id, keyset-paged. */
+    /** A workspace's subscriptions, by id, keyset-paged. `afterId` must be a UUID (the routes check a cursor's key first). */
     async list(workspaceId: string, afterId: string | undefined, limit: number): Promise<WebhookSubscriptionRow[]> {
       const q = db('webhook_subscriptions').where({ workspace_id: workspaceId }).orderBy('id').limit(limit);
       if (afterId !== undefined) q.where('id', '>', afterId);
@@ -112,7 +112,10 @@ export function webhookQueries(db: Knex) {
         .update({ ...attempt, attempts: expectedAttempts + 1 });
       return updated > 0;
     },
-    /** One subscription's delivery log, newest first, keyset-paged on (created_at, id). */
+    /**
+     * One subscription's delivery log, newest first, keyset-paged on (created_at, id). `before` must hold a time
+     * Postgres can store and a UUID (the route checks a cursor's key first: src/admin/webhooks.ts).
+     */
     async listDeliveries(subscriptionId: string, before: DeliveryCursor | undefined, limit: number): Promise<WebhookDeliveryRow[]> {
       const q = db('webhook_deliveries').where({ subscription_id: subscriptionId }).orderBy([
         { column: 'created_at', order: 'desc' },

@@ -55,6 +55,68 @@ describe('GET /account/grants', () => {
   });
 });
 
+describe('GET /account/grants paging (CONTRACT.md: every list pages with limit and cursor)', () => {
+  const cursorOf = (key: unknown) => Buffer.from(JSON.stringify({ k: key })).toString('base64url');
+  const invalid = (description: string) => ({ error: 'invalid_request', error_description: expect.stringContaining(description) });
+
+  test('limit=1 pages through both grants with the cursor it issues', async () => {
+    const { account } = await userWithTwoApps();
+    const all = await account.get('/account/grants');
+    expect(all.body.items).toHaveLength(2);
+    expect(all.body.next_cursor).toBeNull();
+
+    const first = await account.get('/account/grants?limit=1');
+    expect(first.status).toBe(200);
+    expect(first.headers.get('cache-control')).toBe('no-store');
+    expect(first.body.items).toHaveLength(1);
+    expect(first.body.next_cursor).toEqual(expect.any(String));
+    const second = await account.get(`/account/grants?limit=1&cursor=${first.body.next_cursor}`);
+    expect(second.status).toBe(200);
+    expect(second.body.items).toHaveLength(1);
+    expect(second.body.next_cursor).toBeNull();
+
+    const paged = [...first.body.items, ...second.body.items] as Array<{ grant_id: string }>;
+    // Both grants, once each, in a stable order (by grant_id), with the same views as the unpaged list.
+    expect(paged.map((g) => g.grant_id)).toEqual((all.body.items as Array<{ grant_id: string }>).map((g) => g.grant_id).sort());
+    expect([...paged].sort((a, b) => (a.grant_id < b.grant_id ? -1 : 1))).toEqual(
+      [...(all.body.items as Array<{ grant_id: string }>)].sort((a, b) => (a.grant_id < b.grant_id ? -1 : 1)),
+    );
+    // limit=2 is one full page; the same cursor again gives the same page.
+    expect((await account.get('/account/grants?limit=2')).body).toMatchObject({ next_cursor: null });
+    expect((await account.get(`/account/grants?limit=1&cursor=${first.body.next_cursor}`)).body).toEqual(second.body);
+  });
+
+  test('a bad limit is a 400 invalid_request', async () => {
+    const { account } = await userWithTwoApps();
+    for (const limit of ['0', '-1', '1001', 'abc', '1.5', '']) {
+      const response = await account.get(`/account/grants?limit=${limit}`);
+      expect({ limit, status: response.status, body: response.body }).toEqual({ limit, status: 400, body: invalid('limit') });
+    }
+    expect((await account.get('/account/grants?limit=1000')).status).toBe(200);
+  });
+
+  test('a cursor this server did not issue is a 400 invalid_request', async () => {
+    const { account } = await userWithTwoApps();
+    const forged = [
+      'zzz',
+      '%00',
+      Buffer.from('not json').toString('base64url'),
+      cursorOf('has space'),
+      cursorOf('x'.repeat(129)),
+      cursorOf(`2024-01-01T00:00:00.000Z|${'0'.repeat(8)}`), // a delivery log's cursor
+      cursorOf('\u0000'),
+      cursorOf('abc\u0000'),
+      cursorOf(7),
+      cursorOf(null),
+      'a'.repeat(513),
+    ];
+    for (const cursor of forged) {
+      const response = await account.get(`/account/grants?cursor=${encodeURIComponent(cursor)}`);
+      expect({ cursor, status: response.status, body: response.body }).toEqual({ cursor, status: 400, body: invalid('cursor') });
+    }
+  });
+});
+
 async function grantInRedis(grantId: string): Promise<boolean> {
   const redis = new Redis(services.redisUrl!);
   try {

@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { createLogger } from '../../src/logger.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { adminToken, api, clientCredentialsToken } from '../support/api.js';
 import { webhookSecretAad } from '../../src/webhooks/signing.js';
@@ -10,6 +12,15 @@ let server: TestServer;
 let admin: ReturnType<typeof api>;
 const rand = () => randomBytes(4).toString('hex');
 const RECEIVER = 'https://receiver.example.com/hooks/oauth-hub';
+/** The server's log lines (warn and above), to show a forged cursor writes no error line. */
+const logLines: string[] = [];
+const logger = (() => {
+  const stream = new PassThrough();
+  stream.on('data', (chunk: Buffer) => logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
+  return createLogger('warn', { stream });
+})();
+/** A cursor as this server encodes one, around any key (src/http/pagination.ts). */
+const cursorOf = (key: unknown) => Buffer.from(JSON.stringify({ k: key })).toString('base64url');
 
 async function workspace(): Promise<string> {
   const id = `wh-${rand()}`;
@@ -18,10 +29,27 @@ async function workspace(): Promise<string> {
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ logger });
   admin = api(server, await adminToken(server));
 });
 afterAll(async () => server?.destroy());
+
+/** Every cursor is refused with the OAuth-style 400, and no error line (nor the cursor) reaches the log. */
+async function expectForgedCursorsRefused(path: string, cursors: string[]) {
+  const linesBefore = logLines.length;
+  for (const cursor of cursors) {
+    const response = await admin.get(`${path}?cursor=${encodeURIComponent(cursor)}`);
+    expect({ cursor, status: response.status, type: response.headers.get('content-type'), body: response.body }).toEqual({
+      cursor,
+      status: 400,
+      type: expect.stringMatching(/^application\/json/),
+      body: { error: 'invalid_request', error_description: 'cursor is not one this server issued' },
+    });
+  }
+  const written = logLines.slice(linesBefore);
+  expect(written.filter((line) => JSON.parse(line).level === 'error')).toEqual([]);
+  for (const cursor of cursors.filter((c) => c.length > 8)) expect(written.join('\n')).not.toContain(cursor);
+}
 
 describe('POST /admin/workspaces/:id/webhooks', () => {
   test('201 with the secret once; it is stored sealed and never read back', async () => {
@@ -129,6 +157,29 @@ describe('GET /admin/workspaces/:id/webhooks', () => {
     expect((await admin.get(`/admin/workspaces/${ws}/webhooks?cursor=not-ours`)).status).toBe(400);
     expect((await admin.get('/admin/workspaces/no-such-workspace/webhooks')).status).toBe(404);
   });
+
+  test('a forged cursor is a 400 invalid_request, never a query error (nor an error log line)', async () => {
+    const ws = await workspace();
+    await admin.post(`/admin/workspaces/${ws}/webhooks`, { url: RECEIVER, events: ['connection.refreshed'] });
+    const forged = [
+      cursorOf('x'), // not a UUID: Postgres would refuse it as `uuid`
+      cursorOf('not-a-uuid-'.repeat(30)),
+      cursorOf("00000000-0000-4000-8000-000000000000' OR 1=1 --"),
+      cursorOf('00000000-0000-4000-8000-00000000000g'),
+      cursorOf(`2024-01-01T00:00:00.000Z|${randomUUID()}`), // a delivery log's cursor
+      cursorOf('\u0000'),
+      cursorOf(`${randomUUID()}\u0000`),
+      cursorOf(42),
+      cursorOf(null),
+      Buffer.from('not json at all').toString('base64url'),
+      '%00',
+      '!!!',
+      'zzz',
+    ];
+    await expectForgedCursorsRefused(`/admin/workspaces/${ws}/webhooks`, forged);
+    // A well-formed key past every id is an empty page, not an error.
+    expect((await admin.get(`/admin/workspaces/${ws}/webhooks?cursor=${cursorOf('ffffffff-ffff-4fff-bfff-ffffffffffff')}`)).body).toEqual({ items: [], next_cursor: null });
+  });
 });
 
 describe('DELETE /admin/workspaces/:id/webhooks/:webhookId', () => {
@@ -176,6 +227,61 @@ describe('GET /admin/workspaces/:id/webhooks/:webhookId/deliveries', () => {
     const listCursor = Buffer.from(JSON.stringify({ k: created.body.id })).toString('base64url');
     expect((await admin.get(`${path}?cursor=${listCursor}`)).status).toBe(400);
     expect((await admin.get(`/admin/workspaces/${ws}/webhooks/00000000-0000-4000-8000-000000000000/deliveries`)).status).toBe(404);
+  });
+
+  test('a forged cursor is a 400 invalid_request: out-of-range or non-canonical times, bad ids (nor an error log line)', async () => {
+    const ws = await workspace();
+    const created = await admin.post(`/admin/workspaces/${ws}/webhooks`, { url: RECEIVER, events: ['connection.connected'] });
+    const id = randomUUID();
+    const forged = [
+      // Outside Postgres' timestamp range (JS accepts them): "timestamp out of range" before the fix.
+      cursorOf(`-271821-04-20T00:00:00.000Z|${id}`),
+      cursorOf(`+275760-09-13T00:00:00.000Z|${id}`),
+      cursorOf(`-004714-11-23T00:00:00.000Z|${id}`),
+      // Not what the log writes: before 1970, other forms JS would still parse, a date that rolls over.
+      cursorOf(`1969-12-31T23:59:59.999Z|${id}`),
+      cursorOf(`0000-01-01T00:00:00.000Z|${id}`),
+      cursorOf(`2024-01-01|${id}`),
+      cursorOf(`2024-01-01T00:00:00Z|${id}`),
+      cursorOf(`2024-01-01T00:00:00.000+02:00|${id}`),
+      cursorOf(`2024-02-30T00:00:00.000Z|${id}`),
+      cursorOf(`Mon, 01 Jan 2024 00:00:00 GMT|${id}`),
+      cursorOf(`1700000000000|${id}`),
+      // Bad ids, extra parts, NUL.
+      cursorOf('2024-01-01T00:00:00.000Z|x'),
+      cursorOf('2024-01-01T00:00:00.000Z|'),
+      cursorOf(`2024-01-01T00:00:00.000Z|${id}|${id}`),
+      cursorOf(`2024-01-01T00:00:00.000Z|${id}\u0000`),
+      cursorOf('\u0000'),
+      cursorOf(['2024-01-01T00:00:00.000Z', id]),
+      'zzz',
+      '%00',
+    ];
+    await expectForgedCursorsRefused(`/admin/workspaces/${ws}/webhooks/${created.body.id}/deliveries`, forged);
+    // The edges of what the log can hold are well-formed cursors: an empty page, not an error.
+    for (const edge of [`9999-12-31T23:59:59.999Z|${id}`, `1970-01-01T00:00:00.000Z|${id}`]) {
+      const response = await admin.get(`/admin/workspaces/${ws}/webhooks/${created.body.id}/deliveries?cursor=${cursorOf(edge)}`);
+      expect({ edge, status: response.status, body: response.body }).toEqual({ edge, status: 200, body: { items: [], next_cursor: null } });
+    }
+  });
+
+  test('pages through real deliveries, newest first, with the cursors it issues', async () => {
+    const ws = await workspace();
+    const created = await admin.post(`/admin/workspaces/${ws}/webhooks`, { url: RECEIVER, events: ['connection.connected'] });
+    const base = Date.UTC(2025, 0, 1, 12, 0, 0, 123);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const delivery = await server.context.queries.webhooks.insertDelivery({ id: randomUUID(), subscription_id: created.body.id, event: 'connection.connected', payload: { i }, created_at: new Date(base + i * 1000) });
+      ids.push(delivery.id);
+    }
+    const path = `/admin/workspaces/${ws}/webhooks/${created.body.id}/deliveries`;
+    const first = await admin.get(`${path}?limit=2`);
+    expect(first.status).toBe(200);
+    expect(first.body.next_cursor).toEqual(expect.any(String));
+    const second = await admin.get(`${path}?limit=2&cursor=${first.body.next_cursor}`);
+    expect(second.status).toBe(200);
+    expect(second.body.next_cursor).toBeNull();
+    expect([...first.body.items, ...second.body.items].map((item: { id: string }) => item.id)).toEqual([...ids].reverse());
   });
 });
 
