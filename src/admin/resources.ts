@@ -9,27 +9,18 @@ import { decodeCursor, page, pageQuery } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
 import type { ResourceServerQueries, ResourceServerRow } from '../queries/resource-servers.js';
 import type { WorkspaceQueries } from '../queries/workspaces.js';
+import { resourceIdentifierKey, resourceIdentifierProblem } from '../oidc/resource-servers.js';
 
 /**
- * RFC 8707 §2: an absolute URI without a fragment. It is an audience name, never called, so an http URL or a URN
- * (`urn:example:api`) is fine; other schemes (`javascript:`, `data:`, `file:`) name no API and are refused, as are
- * credentials in the URI. Not the issuer: checked in the handler, which knows it.
+ * RFC 8707 §2: an absolute https, http or urn URI without credentials or fragment (src/oidc/resource-servers.ts).
+ * Not the issuer: checked in the handler, which knows it.
  */
-const IDENTIFIER_SCHEMES = new Set(['https:', 'http:', 'urn:']);
 const identifier = z
   .string()
   .max(2000)
   .superRefine((value, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'an absolute URI (RFC 8707)' });
-      return;
-    }
-    if (!IDENTIFIER_SCHEMES.has(url.protocol)) ctx.addIssue({ code: 'custom', message: 'an https, http or urn URI (RFC 8707)' });
-    if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'no credentials in the URL' });
-    if (url.hash || value.includes('#')) ctx.addIssue({ code: 'custom', message: 'no fragment (RFC 8707)' });
+    const problem = resourceIdentifierProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
 /** RFC 6749 §3.3 scope-token. */
@@ -80,14 +71,22 @@ export function resourceRoutes(resources: ResourceServerQueries, workspaces: Wor
     if (sameUrl(body.identifier, issuer)) throw badRequest(`identifier: ${body.identifier} is this server's issuer, not a resource server`);
     const workspaceId = body.workspace_id ?? 'default';
     if (!(await workspaces.find(workspaceId))) throw badRequest(`workspace ${workspaceId} does not exist`);
-    const row = await resources.insert({
-      id: randomUUID(),
-      identifier: body.identifier,
-      workspace_id: workspaceId,
-      scopes: [...new Set(body.scopes)],
-      access_token_ttl: body.access_token_ttl ?? null,
-    });
-    if (!row) throw conflict(`a resource server with identifier ${body.identifier} exists`, 'resource_exists');
+    // Stored as given, and refused when it is another spelling of a registered identifier (`HTTPS://API.example.com`,
+    // `https://api.example.com:443/` for `https://api.example.com`): the `resource` parameter is matched exactly
+    // (src/oidc/resource-servers.ts), so two spellings would be two audiences for one API.
+    const created = await resources.insertUnlessEquivalent(
+      { id: randomUUID(), identifier: body.identifier, workspace_id: workspaceId, scopes: [...new Set(body.scopes)], access_token_ttl: body.access_token_ttl ?? null },
+      resourceIdentifierKey,
+    );
+    if ('existing' in created) {
+      throw conflict(
+        created.existing === body.identifier
+          ? `a resource server with identifier ${body.identifier} exists`
+          : `identifier: ${body.identifier} is the registered resource server ${created.existing} spelled differently (RFC 3986 §6.2: scheme and host are case-insensitive, a default port and an empty path are implied); use that identifier`,
+        'resource_exists',
+      );
+    }
+    const { row } = created;
     await audit.record({ ...originOf(ctx), type: 'ResourceServerCreate', workspaceId, details: { identifier: row.identifier } });
     ctx.status = 201;
     ctx.body = toResourceView(row);

@@ -6,7 +6,7 @@ import { originOf } from '../audit/origin.js';
 import { badRequest } from '../http/errors.js';
 import { decodeCursor, page, pageQuery } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
-import { readOnlyFields } from './read-only-fields.js';
+import { readOnlyFields } from '../http/read-only-fields.js';
 
 const password = z.string().min(8, 'at least 8 characters').max(1024);
 const role = z.string().regex(/^[A-Za-z][A-Za-z0-9_:.-]{0,63}$/, 'a role name: letters, digits, _ : . -');

@@ -7,7 +7,7 @@ import { originOf } from '../audit/origin.js';
 import { conflict, notFound } from '../http/errors.js';
 import { decodeCursor, page, pageQuery } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
-import { readOnlyFields } from './read-only-fields.js';
+import { readOnlyFields } from '../http/read-only-fields.js';
 import { changedFields } from '../audit/changed-fields.js';
 import type { WorkspaceMembers, WorkspaceQueries, WorkspaceRow } from '../queries/workspaces.js';
 

@@ -11,7 +11,7 @@ import type { ClientQueries, ClientRow } from '../queries/clients.js';
 import type { WorkspaceQueries } from '../queries/workspaces.js';
 import { DEFAULT_CLIENT_SCOPE } from '../oidc/client-metadata.js';
 import { checkRedirectUris } from './redirect-uris.js';
-import { applyVoiceProfile } from './voice-profiles.js';
+import { applyVoiceProfile, voiceProfileProblem } from './voice-profiles.js';
 import { needsSecretAsKey, toClientRow } from './store.js';
 
 /** What the admin API shows of a client: its metadata, never the secret or its hash. */
@@ -71,6 +71,9 @@ export function clientAdminService({ provider, clients, workspaces, grants, audi
   const statics = provider.Client as unknown as ClientStatics;
 
   const validate = async (metadata: Record<string, unknown>) => {
+    // First, so that a voice client hears what its platform needs rather than a generic metadata error.
+    const voiceProblem = voiceProfileProblem(metadata);
+    if (voiceProblem) throw badRequest(voiceProblem, 'invalid_client_metadata');
     try {
       await statics.validate(metadata);
     } catch (error) {
@@ -85,6 +88,12 @@ export function clientAdminService({ provider, clients, workspaces, grants, audi
     // tokens, `admin` included, to anyone who knows its client_id).
     if (grantTypes.includes('client_credentials') && metadata.token_endpoint_auth_method === 'none') {
       throw badRequest('client_credentials needs a confidential client (token_endpoint_auth_method other than none)', 'invalid_client_metadata');
+    }
+    // RFC 7591 §2.1: response type `code` is used with the authorization_code grant. The provider fills the grant in
+    // on its own copy, so without this check a PATCH could store a client that says one thing and runs another.
+    const responseTypes = (metadata.response_types as string[] | undefined) ?? [];
+    if (responseTypes.some((type) => type.split(' ').includes('code')) && !grantTypes.includes('authorization_code')) {
+      throw badRequest('response_types with code needs the authorization_code grant type (send "response_types": [] with grant types that have no authorization endpoint)', 'invalid_client_metadata');
     }
     if (scopes.includes('admin') && grantTypes.some((type) => type !== 'client_credentials')) {
       throw badRequest('the admin scope is only for clients whose only grant type is client_credentials', 'invalid_client_metadata');

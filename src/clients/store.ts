@@ -1,3 +1,4 @@
+import { errors } from 'oidc-provider';
 import type { KeyRing } from '../crypto/keyring.js';
 import { sha256 } from '../crypto/secrets.js';
 import type { ClientQueries, ClientRow } from '../queries/clients.js';
@@ -13,20 +14,42 @@ const HMAC_ALG_KEYS = [
   'token_endpoint_auth_signing_alg',
 ];
 
-/** True when the provider must use the client secret as an HMAC key, so it cannot be stored as a hash. */
+/** Symmetric JWE algorithms (`A128KW`…, `dir`) derive their key from the secret, as oidc-provider's `needsSecret` knows. */
+const SYMMETRIC_ENCRYPTION_KEYS = [
+  'id_token_encrypted_response_alg',
+  'request_object_encryption_alg',
+  'userinfo_encrypted_response_alg',
+  'introspection_encrypted_response_alg',
+  'authorization_encrypted_response_alg',
+];
+
+/** True when the provider must use the client secret as a key (HMAC or JWE), so it cannot be stored as a hash. */
 export function needsSecretAsKey(metadata: Record<string, unknown>): boolean {
-  return metadata.token_endpoint_auth_method === 'client_secret_jwt' || HMAC_ALG_KEYS.some((key) => String(metadata[key] ?? '').startsWith('HS'));
+  return (
+    metadata.token_endpoint_auth_method === 'client_secret_jwt' ||
+    HMAC_ALG_KEYS.some((key) => String(metadata[key] ?? '').startsWith('HS')) ||
+    SYMMETRIC_ENCRYPTION_KEYS.some((key) => /^(A|dir$)/.test(String(metadata[key] ?? '')))
+  );
 }
 
 export const secretAad = (clientId: string) => `clients:${clientId}:client_secret`;
 
-/** Splits provider metadata into the stored row: the secret becomes a hash (or ciphertext when it is a key). */
+/**
+ * Splits provider metadata into the stored row: the secret becomes a hash (or ciphertext when it is a key).
+ * A client saved without `client_secret` keeps none: neither hash nor ciphertext.
+ */
 export function toClientRow(metadata: Record<string, unknown>, keyring: KeyRing): Omit<ClientRow, 'created_at' | 'updated_at'> {
   const { client_id, client_secret, workspace_id, ...rest } = metadata;
   const clientId = String(client_id);
   const secret = typeof client_secret === 'string' ? client_secret : undefined;
   // The provider writes back what it loaded (RFC 7592 update): an already-hashed secret stays that hash.
   const storedHash = secret?.startsWith(HASHED_SECRET_PREFIX) ? secret.slice(HASHED_SECRET_PREFIX.length) : undefined;
+  // A hash is never a key: the provider would MAC with the hash string, which anyone who reads the table knows.
+  // The RFC 7592 update issues a new secret in that case (src/oidc/registration.ts, settleSecret), the admin
+  // PATCH likewise (admin-service.ts); anything else reaching here is refused rather than stored.
+  if (storedHash !== undefined && needsSecretAsKey(rest)) {
+    throw new errors.InvalidClientMetadata('this client needs its secret as a key, and only a hash of the current secret is kept: a new secret must be issued');
+  }
   const asKey = secret !== undefined && storedHash === undefined && needsSecretAsKey(rest);
   return {
     client_id: clientId,

@@ -25,6 +25,33 @@ export const googleRedirectUris = (projectId: string) =>
 
 export const isVoiceProfile = (value: unknown): value is VoiceProfile => VOICE_PROFILES.includes(value as VoiceProfile);
 
+/** What each platform uses: the authorization code grant and refresh (Google also its streamlined linking). */
+const PROFILE_GRANTS: Record<VoiceProfile, readonly string[]> = {
+  alexa: ['authorization_code', 'refresh_token'],
+  google: ['authorization_code', 'refresh_token', JWT_BEARER_GRANT],
+};
+const PROFILE_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
+
+/**
+ * A voice client is the platform's account-linking client and nothing else: a grant type it does not use (say
+ * client_credentials, which with scope `admin` would make the secret handed to Amazon or Google an admin
+ * credential), an implicit response type, or no secret contradicts the profile. Returns why, or undefined.
+ */
+export function voiceProfileProblem(metadata: Record<string, unknown>): string | undefined {
+  const profile = metadata.profile;
+  if (!isVoiceProfile(profile)) return undefined;
+  const client = profile === 'alexa' ? 'an Alexa client' : 'a Google client';
+  const allowed = PROFILE_GRANTS[profile];
+  const extraGrants = ((metadata.grant_types as string[] | undefined) ?? []).filter((type) => !allowed.includes(type));
+  if (extraGrants.length) return `${client} uses only the grant types ${allowed.join(', ')}, not ${extraGrants.join(', ')}`;
+  const extraResponses = ((metadata.response_types as string[] | undefined) ?? []).filter((type) => type !== 'code');
+  if (extraResponses.length) return `${client} uses only the response type code, not ${extraResponses.join(', ')}`;
+  if (!PROFILE_AUTH_METHODS.includes(String(metadata.token_endpoint_auth_method))) {
+    return `${client} authenticates with its secret (${PROFILE_AUTH_METHODS.join(' or ')})`;
+  }
+  return undefined;
+}
+
 /**
  * The metadata a profile implies, under what the admin sent (an admin's own redirect URIs are kept alongside).
  * Both platforms authenticate with a client secret, Alexa by default with HTTP Basic and Google in the form
@@ -38,7 +65,7 @@ export function applyVoiceProfile(input: Record<string, unknown>): Record<string
   return {
     client_name: profile === 'alexa' ? 'Amazon Alexa' : 'Google Assistant',
     // Google also gets streamlined linking (urn:ietf:params:oauth:grant-type:jwt-bearer, GOOGLE_LINKING_CLIENT_ID).
-    grant_types: profile === 'google' ? ['authorization_code', 'refresh_token', JWT_BEARER_GRANT] : ['authorization_code', 'refresh_token'],
+    grant_types: [...PROFILE_GRANTS[profile]],
     response_types: ['code'],
     token_endpoint_auth_method: profile === 'alexa' ? 'client_secret_basic' : 'client_secret_post',
     require_pkce: false,

@@ -1,7 +1,8 @@
 import { errors, type Configuration, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
 import { z } from 'zod';
-import { updateClientBody } from '../admin/clients.js';
+import { updateClientBody } from '../clients/metadata-schemas.js';
 import { checkRedirectUris } from '../clients/redirect-uris.js';
+import { needsSecretAsKey } from '../clients/store.js';
 import { generateSecret } from '../crypto/secrets.js';
 import { findUnstorable } from '../http/input-guard.js';
 import { describeIssues } from '../http/validate.js';
@@ -49,6 +50,45 @@ function checkAdminLimits(properties: Record<string, unknown>): void {
   if (!result.success) throw new errors.CustomOIDCProviderError('invalid_client_metadata', describeIssues(result.error));
 }
 
+/** Where this request's newly issued secret is kept until the response shows it (the only place it is shown). */
+const ISSUED_SECRET = Symbol('client secret issued by this request');
+type SecretState = Record<symbol, string | undefined>;
+
+/** RFC 7591 §3.2.1 secrets: 256 random bits from unreserved characters (safe in HTTP Basic). */
+function issueSecret(ctx: KoaContextWithOIDC): string {
+  const secret = generateSecret(256);
+  (ctx.state as SecretState)[ISSUED_SECRET] = secret;
+  return secret;
+}
+
+const issuedSecret = (ctx: KoaContextWithOIDC): string | undefined => (ctx.state as SecretState | undefined)?.[ISSUED_SECRET];
+
+type ClientStatics = { needsSecret(metadata: Record<string, unknown>): boolean };
+
+/**
+ * The secret the saved client holds, as the admin PATCH decides it (src/clients/admin-service.ts, `update`). On an
+ * RFC 7592 update oidc-provider carries over the secret it loaded, which for most clients is the stored hash
+ * (src/clients/store.ts), and issues a new one only to a client that had none:
+ * - a client that needs no secret any more (`none`, `private_key_jwt`) drops it: hash and ciphertext go, and a later
+ *   switch back gets a new secret instead of reviving the old one;
+ * - a client that now needs its secret as a key (`client_secret_jwt`, `HS*`) while only the hash is kept gets a new
+ *   secret, stored encrypted and returned in this response once (RFC 7592 §2.2: the server may change the secret).
+ *   The hash itself is never a key: whoever reads the table would hold the client's credential.
+ * At registration the provider has just issued the secret (or left it out): nothing changes there.
+ */
+function settleSecret(ctx: KoaContextWithOIDC, properties: Record<string, unknown>): void {
+  if (!(ctx.oidc.provider.Client as unknown as ClientStatics).needsSecret(properties)) {
+    delete properties.client_secret;
+    delete properties.client_secret_expires_at;
+    return;
+  }
+  const secret = properties.client_secret;
+  if (typeof secret === 'string' && secret.startsWith(HASHED_SECRET_PREFIX) && needsSecretAsKey(properties)) {
+    properties.client_secret = issueSecret(ctx);
+    properties.client_secret_expires_at = 0;
+  }
+}
+
 /**
  * RFC 7591/7592 through oidc-provider's own registration endpoints, gated by initial access tokens that
  * only the admin API issues. Self-registered clients get our redirect URI rules, the default scope set
@@ -58,8 +98,7 @@ function checkAdminLimits(properties: Record<string, unknown>): void {
 export const registration: Features['registration'] = {
   enabled: true,
   initialAccessToken: true,
-  // RFC 7591 §3.2.1 secrets: 256 random bits from unreserved characters (safe in HTTP Basic).
-  secretFactory: () => generateSecret(256),
+  secretFactory: issueSecret,
   policies: {
     [DCR_POLICY]: (ctx, properties) => {
       keepAdminDecisions(ctx, properties);
@@ -73,15 +112,22 @@ export const registration: Features['registration'] = {
       const grantTypes = Array.isArray(properties.grant_types) ? properties.grant_types : [];
       if (grantTypes.includes('client_credentials')) throw new errors.InvalidClientMetadata('client_credentials clients are registered by an administrator');
       properties.scope = scope;
+      settleSecret(ctx, properties);
     },
   },
 };
 
 export const registrationManagement: Features['registrationManagement'] = { enabled: true, rotateRegistrationAccessToken: true };
 
+/** oidc-provider's names of the RFC 7591 registration and RFC 7592 read and update routes: their bodies describe a client. */
+const REGISTRATION_ROUTES = new Set<string | undefined>(['registration', 'client', 'client_update']);
+
 /**
  * Secrets are stored hashed (DESIGN.md, facts that bite): RFC 7592 reads must never echo the stored hash,
  * and an update that repeats the client's real secret (RFC 7592 §2.2) is checked against the hash.
+ * A secret is shown once (DESIGN.md, security rules): a registration response carries `client_secret` only when
+ * this request issued it (registration, or an update that issued a new one); never the hash, and never a kept
+ * secret decrypted for the provider (a client that needs it as a key).
  */
 export function installRegistrationSecretGuard(provider: Provider): void {
   provider.use(async (ctx: KoaContextWithOIDC, next) => {
@@ -96,8 +142,10 @@ export function installRegistrationSecretGuard(provider: Provider): void {
       }
     }
     await next();
+    if (!REGISTRATION_ROUTES.has(ctx.oidc?.route)) return;
     const body = ctx.body as { client_secret?: unknown } | undefined;
-    if (typeof body?.client_secret === 'string' && body.client_secret.startsWith(HASHED_SECRET_PREFIX)) delete body.client_secret;
+    const issued = issuedSecret(ctx);
+    if (body && typeof body === 'object' && 'client_secret' in body && (issued === undefined || body.client_secret !== issued)) delete body.client_secret;
   });
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createClientBody, updateClientBody } from '../admin/clients.js';
+import { createClientBody, updateClientBody } from '../clients/metadata-schemas.js';
 import { createInitialAccessTokenBody } from '../admin/initial-access-tokens.js';
 import { createResourceBody } from '../admin/resources.js';
 import { createUserBody, updateUserBody } from '../admin/users.js';
@@ -44,16 +44,21 @@ export const requestNotes: Partial<Record<RequestSchemaName, string>> = {
     '`token_endpoint_auth_method` "client_secret_basic", `scope` "openid profile email offline_access", ' +
     '`workspace_id` "default". Refused (set by the server): `client_secret`, `client_secret_expires_at`, ' +
     '`client_id_issued_at`, `registration_access_token`, `registration_client_uri`. `profile` "alexa" (with `alexa_vendor_id`) ' +
-    'or "google" (with `google_project_id`) fills in that platform\'s redirect URIs and token rules (docs/voice-linking.md). ' +
-    '`role_map` maps our role names to this client\'s (claim `roles`); `token_exchange_audiences` lists the resource ' +
-    'servers this confidential client may exchange user tokens for (RFC 8693). The `admin` scope ' +
+    'or "google" (with `google_project_id`) fills in that platform\'s redirect URIs and token rules (docs/voice-linking.md); ' +
+    'such a client keeps to its platform\'s grant types, response type `code` and a client secret. ' +
+    '`role_map` maps our role names to this client\'s (claim `roles`), at most 100 entries; `token_exchange_audiences` lists the resource ' +
+    'servers this confidential client may exchange user tokens for (RFC 8693), each an identifier of the form ' +
+    '`POST /admin/resources` takes (an absolute https, http or urn URI, no credentials, no fragment). `grant_types`, when ' +
+    'sent, lists at least one grant type. `backchannel_logout_uri` has no fragment (OpenID Back-Channel Logout 1.0 §2.2); ' +
+    '`redirect_uris` (RFC 6749 §3.1.2) and `post_logout_redirect_uris` have none either. The `admin` scope ' +
     'is only for clients whose only grant type is `client_credentials`.',
   UpdateClientRequest:
     'Merged over the stored metadata; `null` removes a key. The read-only keys a GET shows are ignored, so a GET\'s body ' +
     'can be sent back: `created_at` and `updated_at` whatever their value, `client_id`, `client_id_issued_at`, ' +
     '`client_secret_expires_at`, `profile`, `alexa_vendor_id` and `google_project_id` when sent with their current value ' +
     '(another value is a 400 `invalid_client_metadata` naming the key). `client_secret`, the `registration_*` keys and keys not listed are ' +
-    'refused (400 `invalid_client_metadata` naming them). ' +
+    'refused (400 `invalid_client_metadata` naming them). The values obey the same rules as on create (e.g. `grant_types` ' +
+    'not empty, `role_map` at most 100 entries); a refused change changes nothing. ' +
     'When the change makes the client need a secret it has not got, one is issued and returned once.',
   CreateUserRequest: '`roles`: a role listed twice is stored once.',
   UpdateUserRequest:
@@ -66,8 +71,11 @@ export const requestNotes: Partial<Record<RequestSchemaName, string>> = {
     'their value, `id` when sent with its current value (another value is a 400 `invalid_request` naming it). Keys not ' +
     'listed are refused.',
   CreateResourceServerRequest:
-    '`identifier`: the audience of its tokens, an absolute https URL (http only for loopback hosts) without credentials ' +
-    'or fragment (RFC 8707), and not this server\'s issuer. `scopes`: scope tokens (duplicates are ignored); the ' +
+    '`identifier`: the audience of its tokens, an absolute https, http or urn URI without credentials or fragment ' +
+    '(RFC 8707), and not this server\'s issuer. It is stored as given and a `resource` parameter must name it exactly; ' +
+    'an identifier that is a registered one spelled differently (RFC 3986 §6.2: scheme and host in another case, a default ' +
+    'port, an empty path for `/`, percent-encoding) is refused like the same one (409 `resource_exists`, naming the registered ' +
+    'identifier). `scopes`: scope tokens (duplicates are ignored); the ' +
     'server\'s own `openid`, `offline_access`, `account`, `integrations:token` and `admin` are refused (`profile` and ' +
     '`email` are allowed, for token exchange).',
   CreateWebhookRequest:

@@ -19,14 +19,23 @@ export function resourceServerQueries(db: Knex) {
     async find(id: string): Promise<ResourceServerRow | undefined> {
       return db('resource_servers').where({ id }).first();
     },
-    /** Undefined when the identifier is taken. */
-    async insert(server: NewResourceServer): Promise<ResourceServerRow | undefined> {
-      const [row] = await db('resource_servers')
-        .insert({ ...server, scopes: JSON.stringify(server.scopes) })
-        .onConflict('identifier')
-        .ignore()
-        .returning('*');
-      return row;
+    /**
+     * Inserts the server unless a registered identifier has the same `keyOf` (another spelling of the same URI);
+     * then returns that identifier instead. The table is locked for the check and the insert, so two spellings
+     * created at once cannot both land (readers are not blocked; creating a resource server is rare).
+     */
+    async insertUnlessEquivalent(server: NewResourceServer, keyOf: (identifier: string) => string): Promise<{ row: ResourceServerRow } | { existing: string }> {
+      return db.transaction(async (trx) => {
+        await trx.raw('LOCK TABLE resource_servers IN SHARE ROW EXCLUSIVE MODE');
+        const key = keyOf(server.identifier);
+        const registered: Array<{ identifier: string }> = await trx('resource_servers').select('identifier');
+        const same = registered.find(({ identifier }) => identifier === server.identifier) ?? registered.find(({ identifier }) => keyOf(identifier) === key);
+        if (same) return { existing: same.identifier };
+        const [row] = await trx('resource_servers')
+          .insert({ ...server, scopes: JSON.stringify(server.scopes) })
+          .returning('*');
+        return { row: row as ResourceServerRow };
+      });
     },
     async list(afterId: string | undefined, limit: number): Promise<ResourceServerRow[]> {
       const q = db('resource_servers').orderBy('id').limit(limit);

@@ -391,3 +391,96 @@ describe('client metadata fields', () => {
     expect(patched.body.logo_uri).toBe('https://rp.example.com/new.png');
   });
 });
+
+describe('consistent metadata (refused with 400 invalid_client_metadata naming the field; nothing changes)', () => {
+  const roleMap = (entries: number) => Object.fromEntries(Array.from({ length: entries }, (_, i) => [`role${i}`, `theirs${i}`]));
+
+  /** A client with every field below set to a good value, and what GET shows of it. */
+  async function storedClient() {
+    const created = await admin.post(
+      '/admin/clients',
+      thirdParty({
+        first_party: true,
+        role_map: { admin: 'owner' },
+        token_exchange_audiences: ['https://api.example.com'],
+        backchannel_logout_uri: 'https://rp.example.com/logout',
+        post_logout_redirect_uris: ['https://rp.example.com/bye'],
+      }),
+    );
+    expect(created.status).toBe(201);
+    return { id: created.body.client_id as string, stored: (await admin.get(`/admin/clients/${created.body.client_id}`)).body };
+  }
+
+  test.each([
+    ['no grant type', { grant_types: [] }, /^grant_types: at least one grant type/, 'invalid_client_metadata'],
+    ['no grant type and no response type', { grant_types: [], response_types: [] }, /^grant_types: at least one grant type/, 'invalid_client_metadata'],
+    ['an audience that is not a URI', { token_exchange_audiences: ['https://api.example.com', 'not a url'] }, /^token_exchange_audiences\.1: "not a url" is not a resource server identifier: an absolute URI/, 'invalid_client_metadata'],
+    ['an audience with a fragment', { token_exchange_audiences: ['https://api.example.com/#x'] }, /^token_exchange_audiences\.0: .*no fragment/, 'invalid_client_metadata'],
+    ['an audience in another scheme', { token_exchange_audiences: ['javascript:alert(1)'] }, /^token_exchange_audiences\.0: .*https, http or urn/, 'invalid_client_metadata'],
+    ['an audience with credentials', { token_exchange_audiences: ['https://user:pw@api.example.com'] }, /^token_exchange_audiences\.0: .*no credentials/, 'invalid_client_metadata'],
+    ['a back-channel logout URI with a fragment', { backchannel_logout_uri: 'https://rp.example.com/logout#frag' }, /^backchannel_logout_uri: must not include a fragment/, 'invalid_client_metadata'],
+    ['a post-logout redirect URI with a fragment', { post_logout_redirect_uris: ['https://rp.example.com/bye#frag'] }, /post_logout_redirect_uris must not contain fragments/, 'invalid_client_metadata'],
+    ['a redirect URI with a fragment', { redirect_uris: ['https://rp.example.com/cb#frag'] }, /fragment/, 'invalid_redirect_uri'],
+    ['a role map of 101 entries', { role_map: roleMap(101) }, /^role_map: at most 100 entries .*not 101/, 'invalid_client_metadata'],
+  ])('%s: refused on create and on update', async (_name, change, description, code) => {
+    const before = await clientCount();
+    const created = await admin.post('/admin/clients', thirdParty({ first_party: true, ...change }));
+    expect({ status: created.status, error: created.body.error }).toEqual({ status: 400, error: code });
+    expect(created.body.error_description).toMatch(description);
+    expect(await clientCount()).toBe(before);
+
+    const { id, stored } = await storedClient();
+    const patched = await admin.patch(`/admin/clients/${id}`, { client_name: 'Changed', ...change });
+    expect({ status: patched.status, error: patched.body.error }).toEqual({ status: 400, error: code });
+    expect(patched.body.error_description).toMatch(description);
+    expect((await admin.get(`/admin/clients/${id}`)).body).toEqual(stored);
+  });
+
+  test('response type code without the authorization_code grant is refused on update; with response_types [] the change goes through', async () => {
+    const { id, stored } = await storedClient();
+    const refused = await admin.patch(`/admin/clients/${id}`, { grant_types: ['client_credentials'] });
+    expect({ status: refused.status, error: refused.body.error }).toEqual({ status: 400, error: 'invalid_client_metadata' });
+    expect(refused.body.error_description).toMatch(/^response_types with code needs the authorization_code grant type/);
+    expect((await admin.get(`/admin/clients/${id}`)).body).toEqual(stored);
+
+    const machine = await admin.patch(`/admin/clients/${id}`, { grant_types: ['client_credentials'], response_types: [] });
+    expect(machine.status).toBe(200);
+    expect(machine.body).toMatchObject({ grant_types: ['client_credentials'], response_types: [] });
+  });
+
+  test("the probe's sequence: grant_types [] is refused, so a later response_types null leaves the grant types as they were", async () => {
+    const { id, stored } = await storedClient();
+    expect(stored).toMatchObject({ grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] });
+    const emptied = await admin.patch(`/admin/clients/${id}`, { grant_types: [] });
+    expect(emptied.status).toBe(400);
+    expect((await admin.get(`/admin/clients/${id}`)).body).toEqual(stored);
+    expect((await admin.patch(`/admin/clients/${id}`, { response_types: null })).status).toBe(200);
+    expect((await admin.get(`/admin/clients/${id}`)).body.grant_types).toEqual(['authorization_code', 'refresh_token']);
+  });
+
+  test('the limits are not tighter than they say: 100 role map entries, urn and loopback http audiences', async () => {
+    const created = await admin.post(
+      '/admin/clients',
+      thirdParty({ first_party: true, role_map: roleMap(100), token_exchange_audiences: ['urn:example:orders', 'http://127.0.0.1:9000/api', 'https://api.example.com/v1?tenant=a'] }),
+    );
+    expect(created.status).toBe(201);
+    expect(Object.keys(created.body.role_map)).toHaveLength(100);
+    const patched = await admin.patch(`/admin/clients/${created.body.client_id}`, { grant_types: ['authorization_code'], backchannel_logout_uri: 'https://rp.example.com/logout?from=op' });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ grant_types: ['authorization_code'], backchannel_logout_uri: 'https://rp.example.com/logout?from=op' });
+  });
+
+  test('dynamic registration (RFC 7591) is held to the same rules', async () => {
+    const iat = (await admin.post('/admin/initial-access-tokens', {})).body.initial_access_token;
+    const before = await clientCount();
+    for (const [extra, field] of [
+      [{ grant_types: [], response_types: [] }, 'grant_types'],
+      [{ backchannel_logout_uri: 'https://rp.example.com/logout#frag' }, 'backchannel_logout_uri'],
+    ] as const) {
+      const response = await api(server, iat).post('/reg', { redirect_uris: [REDIRECT_URI], ...extra });
+      expect({ status: response.status, error: response.body.error }).toEqual({ status: 400, error: 'invalid_client_metadata' });
+      expect(response.body.error_description).toContain(field);
+    }
+    expect(await clientCount()).toBe(before);
+  });
+});

@@ -7,7 +7,7 @@ import { PASSWORD, REDIRECT_URI } from '../support/flow.js';
  * PATCH accepts the body its GET returned (GET → modify → PATCH, as Terraform-style tools and admins with jq do):
  * read-only fields sent back with their current value are dropped (timestamps whatever their value), another value
  * is a 400 naming the field; and the update event names only the fields whose value really changed
- * (src/admin/read-only-fields.ts). A PATCH that changes nothing answers 200, writes nothing (`updated_at` stays) and
+ * (src/http/read-only-fields.ts). A PATCH that changes nothing answers 200, writes nothing (`updated_at` stays) and
  * still leaves its event, with `changed: []`.
  */
 let server: TestServer;

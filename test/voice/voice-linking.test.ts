@@ -48,6 +48,28 @@ describe('client profiles', () => {
     }
     expect((await admin.patch(`/admin/clients/${clients.alexa.client_id}`, { profile: 'google' })).status).toBe(400);
   });
+
+  test('a voice client is only the platform\'s linking client: other grant types, response types or no secret are a 400 that changes nothing', async () => {
+    const before = (await admin.get('/admin/clients?limit=100')).body.items.length;
+    const contradictions = [
+      { profile: 'alexa', alexa_vendor_id: 'M2CONTRA01', grant_types: ['client_credentials'], scope: 'admin' },
+      { profile: 'alexa', alexa_vendor_id: 'M2CONTRA02', grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:jwt-bearer'] },
+      { profile: 'google', google_project_id: 'contra-4711', response_types: ['code', 'code id_token'] },
+      { profile: 'google', google_project_id: 'contra-4712', token_endpoint_auth_method: 'none' },
+    ];
+    for (const body of contradictions) {
+      const response = await admin.post('/admin/clients', body);
+      expect(response.status).toBe(400);
+      expect(response.body.error).toBe('invalid_client_metadata');
+      expect(response.body.error_description).toMatch(/^(an Alexa|a Google) client /);
+    }
+    expect((await admin.get('/admin/clients?limit=100')).body.items).toHaveLength(before);
+
+    const patched = await admin.patch(`/admin/clients/${clients.alexa.client_id}`, { grant_types: ['authorization_code', 'refresh_token', 'client_credentials'] });
+    expect(patched.status).toBe(400);
+    expect(patched.body.error_description).toBe('an Alexa client uses only the grant types authorization_code, refresh_token, not client_credentials');
+    expect((await admin.get(`/admin/clients/${clients.alexa.client_id}`)).body.grant_types).toEqual(['authorization_code', 'refresh_token']);
+  });
 });
 
 describe.each(['alexa', 'google'] as const)('%s account linking', (platform) => {

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { badRequest } from '../http/errors.js';
+import { badRequest } from './errors.js';
 
 /**
  * The timestamps every admin view shows are dropped whatever their value: a body read before another PATCH (its own
