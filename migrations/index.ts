@@ -6,6 +6,7 @@ import * as integrationsLifecycle from './20261121150000_integrations_lifecycle.
 import * as connectionSubjectIndex from './20261121160000_connection_subject_index.js';
 import * as accessTokenNamespace from './20261121170000_access_token_namespace.js';
 import * as auditRequestIndex from './20261121180000_audit_request_index.js';
+import * as oauthStatesActorIndex from './20261122120000_oauth_states_actor_index.js';
 
 /** Every migration, by name. Add new ones here; never edit one that has landed. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261121160000_connection_subject_index': connectionSubjectIndex,
   '20261121170000_access_token_namespace': accessTokenNamespace,
   '20261121180000_audit_request_index': auditRequestIndex,
+  '20261122120000_oauth_states_actor_index': oauthStatesActorIndex,
 };

@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import type { AppContext } from './context.js';
 import { derivePurposeSecret } from './crypto/keyring.js';
+import { logAppErrors } from './http/app-errors.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { methodNotAllowed } from './http/method-not-allowed.js';
 import { healthRoutes } from './http/health.js';
@@ -63,6 +64,7 @@ export function createApp(context: AppContext): Koa {
     await next();
   });
 
+  logAppErrors(logger, app, provider);
   const providerCallback = provider.callback();
   app.use(async (ctx) => {
     // RFC 8414 metadata is the same document as OIDC discovery; oidc-provider serves only the latter.
@@ -71,7 +73,6 @@ export function createApp(context: AppContext): Koa {
     await providerCallback(ctx.req, ctx.res);
   });
 
-  app.on('error', (error: Error) => logger.error('unhandled koa error', { error: error.message }));
   return app;
 }
 

@@ -1,4 +1,6 @@
+import net from 'node:net';
 import { PassThrough } from 'node:stream';
+import { jest } from '@jest/globals';
 import { createLogger } from '../src/logger.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { authorize, createUser, introspect, PASSWORD, pkcePair, postForm, REDIRECT_URI, registerClient, relyingParty } from './support/flow.js';
@@ -110,6 +112,41 @@ test('a line written deep inside a request (the provider rejecting a code) carri
   server.context.logger.info('outside a request');
   await new Promise((resolve) => setImmediate(resolve));
   expect(JSON.parse(lines.at(-1)!)).not.toHaveProperty('requestId');
+});
+
+/** Writes `raw` on a fresh connection; resolves with the status line of the first answer ('' for none) once the server closes it. */
+function rawExchange(url: string, raw: string, endAfterWrite = false): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = net.connect(Number(port), hostname, () => (endAfterWrite ? socket.end(raw) : socket.write(raw)));
+    socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer.split('\r\n')[0] ?? ''));
+  });
+}
+
+test('a request whose Content-Length does not match its body is the client\'s fault: answered 400 or closed, logged at info, never as a server error or a stack on stderr', async () => {
+  const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  try {
+    const from = lines.length;
+    const form = 'Content-Type: application/x-www-form-urlencoded';
+    // Longer than declared: the rest is read as a next request, which the HTTP parser refuses.
+    const tooLong = await rawExchange(server.url, `POST /token HTTP/1.1\r\nHost: x\r\n${form}\r\nContent-Length: 5\r\n\r\ngrant_type=client_credentials`);
+    expect(tooLong).toBe('HTTP/1.1 400 Bad Request');
+    // Shorter than declared, then the client closes its side: nobody is left to answer.
+    await rawExchange(server.url, `POST /token HTTP/1.1\r\nHost: x\r\n${form}\r\nContent-Length: 500\r\n\r\ngrant_type=client_credentials`, true);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const entries = lines.slice(from).map((line) => JSON.parse(line));
+    const connectionErrors = entries.filter((entry) => entry.message === 'client connection error');
+    expect(connectionErrors.map((entry) => entry.level)).toEqual(['info', 'info']);
+    expect(connectionErrors.map((entry) => entry.errorCode)).toEqual([expect.stringMatching(/^HPE_/), expect.stringMatching(/^HPE_|^ECONNRESET$/)]);
+    expect(entries.filter((entry) => entry.level === 'error')).toEqual([]);
+    expect(printed).not.toHaveBeenCalled();
+  } finally {
+    printed.mockRestore();
+  }
 });
 
 test('the redaction backstop hides fields named like secrets, at any depth', () => {

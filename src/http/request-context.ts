@@ -51,5 +51,9 @@ export async function securityHeaders(ctx: Context, next: Next) {
     'Referrer-Policy': 'no-referrer',
     'X-Content-Type-Options': 'nosniff',
   });
+  // RFC 6749 §5.1 and §5.2: token endpoint answers, errors included, carry `Pragma: no-cache` beside
+  // `Cache-Control: no-store`. oidc-provider sets only the latter (RFC 9111 made Pragma obsolete); HTTP/1.0 caches
+  // still read it. Set before the provider writes its answer, which keeps headers already on the response.
+  if (ctx.path === '/token') ctx.set('Pragma', 'no-cache');
   await next();
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { purposeParam } from '../integrations/mailboxes.js';
 import type { RiscErrorCode } from '../integrations/risc/index.js';
-import { timestamp, absent, errorBody } from './schema-parts.js';
+import { timestamp, errorBody } from './schema-parts.js';
 
 /** Response bodies of /integrations (see schemas.ts for how these are used and checked). */
 
