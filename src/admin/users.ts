@@ -3,8 +3,7 @@ import { createRouter } from '../http/router.js';
 import { z } from 'zod';
 import type { UserAdminService } from '../accounts/admin-service.js';
 import { originOf } from '../audit/origin.js';
-import { badRequest } from '../http/errors.js';
-import { decodeCursor, page, pageQuery } from '../http/pagination.js';
+import { decodeCursorKey, page, pageQuery, uuidCursorKey } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery } from '../http/validate.js';
 import { readOnlyFields } from '../http/read-only-fields.js';
 
@@ -54,8 +53,7 @@ export function userRoutes(service: UserAdminService): Router {
   });
   router.get('/', async (ctx) => {
     const query = parseQuery(ctx, listUsersQuery);
-    const afterId = decodeCursor(query.cursor);
-    if (afterId !== undefined && !z.uuid().safeParse(afterId).success) throw badRequest('cursor is not one this server issued');
+    const afterId = decodeCursorKey(query.cursor, uuidCursorKey);
     const rows = await service.list({ workspaceId: query.workspace_id, afterId }, query.limit + 1);
     ctx.body = page(rows, query.limit, (row) => row.id);
   });

@@ -3,8 +3,7 @@ import { createRouter } from '../http/router.js';
 import { z } from 'zod';
 import { originOf } from '../audit/origin.js';
 import { requireBearer, type TokenResolver } from '../http/bearer-auth.js';
-import { badRequest } from '../http/errors.js';
-import { decodeCursor, page, pageQuery } from '../http/pagination.js';
+import { decodeCursorKey, page, pageQuery, uuidCursorKey } from '../http/pagination.js';
 import { jsonBody, parseBody, parseQuery, parseWith } from '../http/validate.js';
 import { actorOf } from './actor.js';
 import { mailboxBody, purposeParam } from './mailboxes.js';
@@ -47,8 +46,7 @@ export function integrationRoutes(resolve: TokenResolver, integrations: Integrat
 
   router.get('/', auth, async (ctx) => {
     const query = parseQuery(ctx, listQuery);
-    const after = decodeCursor(query.cursor);
-    if (after !== undefined && !z.uuid().safeParse(after).success) throw badRequest('cursor is not one this server issued');
+    const after = decodeCursorKey(query.cursor, uuidCursorKey);
     const items = await integrations.list(actorOf(ctx.state.principal), { after, limit: query.limit + 1, provider: query.provider });
     noStore(ctx);
     ctx.body = page(items, query.limit, (item) => item.id);

@@ -4,13 +4,14 @@ import { isStorableText } from './storable.js';
 
 type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
 
+const IDENTIFIER_SCHEMES = new Set(['https:', 'http:', 'urn:']);
+
 /**
  * RFC 8707 §2: a resource server identifier is an absolute URI without a fragment. It is an audience name, never
  * called, so an http URL or a URN (`urn:example:api`) is fine; other schemes (`javascript:`, `data:`, `file:`) name no
  * API and are refused, as are credentials in the URI. The one rule for `POST /admin/resources` and for the client
  * metadata that names resource servers (`token_exchange_audiences`). Returns why not, or undefined.
  */
-const IDENTIFIER_SCHEMES = new Set(['https:', 'http:', 'urn:']);
 export function resourceIdentifierProblem(value: string): string | undefined {
   let url: URL;
   try {
