@@ -209,12 +209,13 @@ export async function startPrivateRedisCluster(size = 3): Promise<PrivateService
 /**
  * `redis-cli` (next to `redis-server`) against a loopback port: its output. Only `--cluster` commands fail on a
  * non-zero exit; for the others a node that does not answer gives its error text, which the callers read as "not
- * yet". Killed after 10 s.
+ * yet". Killed after 10 s; `--cluster create` after 60 s: it waits for the nodes to join, one dot a second, and on a
+ * loaded machine that took longer than 10 s (CI, a6a29f0).
  */
 function redisCli(port: number, ...args: string[]): Promise<string> {
   const cli = path.join(path.dirname(services.redisServerPath ?? '/usr/bin/redis-server'), 'redis-cli');
   return new Promise((resolve, reject) => {
-    const child = spawn(cli, ['-h', '127.0.0.1', '-p', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+    const child = spawn(cli, ['-h', '127.0.0.1', '-p', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: args[0] === '--cluster' ? 60_000 : 10_000 });
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
